@@ -73,6 +73,12 @@ export interface FlowFileRepositoryOptions {
   readonly snapshot: () => Iterable<QueueSnapshot>;
   /** Receives state changes once their transaction is durable, and again during recovery replay. */
   readonly stateStore: StateStore;
+  /**
+   * Group-commit hooks. `beforeWrite` runs synchronously right before a group's journal write (the
+   * engine writes the provenance journal there, so events are in the OS no later than the commit);
+   * `beforeSync` runs before the fsync in `power` mode (content and provenance files are fsynced).
+   */
+  readonly flushHooks?: { beforeWrite(): void; beforeSync(): Promise<void> };
 }
 
 /**

@@ -1,0 +1,2 @@
+/** @sluice/engine: FlowFiles, repositories, queues, sessions, scheduling, provenance and state. */
+export {};

@@ -1,0 +1,2 @@
+/** @sluice/expression: NiFi-compatible Expression Language, parsed and evaluated without eval. */
+export {};
