@@ -7,12 +7,15 @@ export { CoreAttributes, type FlowFile, FORBIDDEN_ATTRIBUTE_KEYS } from './flowf
 export { type ComponentLogger, LOG_LEVELS, type LogLevel, logLevelRank } from './logger.ts';
 export {
   type AnyProcessorDefinition,
+  activeRelationships,
   type DefaultSchedule,
   type DynamicPropertiesSpec,
   defineProcessor,
   type ProcessContext,
   type ProcessorDefinition,
   type PropertyValue,
+  type RelationshipSpec,
+  relationshipDescription,
   type ValidationContext,
 } from './processor.ts';
 export {

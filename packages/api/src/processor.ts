@@ -38,6 +38,13 @@ export interface ProcessContext<P extends string = string> {
   readonly relationships: ReadonlySet<string>;
   /** Relationships that are connected or auto-terminated (a FlowFile sent elsewhere is an error). */
   isRelationshipAvailable(relationship: string): boolean;
+  /**
+   * Resolves a file-system path (relative to the working directory) and checks that it lies under a
+   * root the administrator allowed, after following symlinks. File processors must use it for every
+   * path they touch.
+   * @throws {PropertyValueError}-like Error naming the path when it is outside every allowed root.
+   */
+  resolvePath(path: string): string;
   /** Stops scheduling this processor for its yield duration (e.g. a remote system is down). */
   yield(): void;
   /** Whether the processor is still scheduled; long-running triggers should check it. */
@@ -62,10 +69,48 @@ export interface DynamicPropertiesSpec {
   /** `boolean-expression`: each value must be an expression producing true/false. */
   readonly valueIs?: 'string' | 'expression' | 'boolean-expression';
   readonly expression?: ExpressionScope;
-  /** Each dynamic property also becomes a relationship of the same name (RouteOnAttribute). */
-  readonly createsRelationship?: boolean;
+  /**
+   * Each dynamic property also becomes a relationship of the same name (RouteOnAttribute), always
+   * or only while another property has one of some values.
+   */
+  readonly createsRelationship?: boolean | { readonly dependsOn: { readonly property: string; readonly values: readonly string[] } };
   readonly sensitive?: boolean;
   readonly validate?: (name: string, value: string) => string | undefined;
+}
+
+/** A relationship's description, optionally with the property values under which it exists. */
+export type RelationshipSpec =
+  | string
+  | { readonly description: string; readonly dependsOn: { readonly property: string; readonly values: readonly string[] } };
+
+/** The description of a relationship spec. */
+export function relationshipDescription(spec: RelationshipSpec): string {
+  return typeof spec === 'string' ? spec : spec.description;
+}
+
+/**
+ * The relationships a processor has under a configuration: declared ones whose condition holds,
+ * plus one per dynamic property when the processor creates relationships from them.
+ */
+export function activeRelationships(
+  definition: Pick<ProcessorDefinition, 'relationships' | 'properties' | 'dynamicProperties'>,
+  configured: Readonly<Record<string, string | null>>,
+): Set<string> {
+  const value = (name: string): string | undefined => {
+    const v = Object.hasOwn(configured, name) ? configured[name] : undefined;
+    return v === null || v === undefined ? definition.properties[name]?.default : v;
+  };
+  const out = new Set<string>();
+  for (const [name, spec] of Object.entries(definition.relationships)) {
+    if (typeof spec === 'string' || spec.dependsOn.values.includes(value(spec.dependsOn.property) ?? '')) out.add(name);
+  }
+  const creates = definition.dynamicProperties?.createsRelationship;
+  if (creates === true || (typeof creates === 'object' && creates.dependsOn.values.includes(value(creates.dependsOn.property) ?? ''))) {
+    for (const [name, v] of Object.entries(configured)) {
+      if (!Object.hasOwn(definition.properties, name) && v !== null) out.add(name);
+    }
+  }
+  return out;
 }
 
 /** Scheduling defaults a processor suggests; users may change them. */
@@ -95,8 +140,11 @@ export interface ProcessorDefinition<
   readonly input: 'required' | 'allowed' | 'forbidden';
   readonly properties: P;
   readonly dynamicProperties?: DynamicPropertiesSpec;
-  /** Declared relationships: lowercase name -> what is sent there. */
-  readonly relationships: Readonly<Record<string, string>>;
+  /**
+   * Declared relationships: lowercase name -> what is sent there. A relationship may exist only
+   * while a property has certain values (RouteOnAttribute's `matched`).
+   */
+  readonly relationships: Readonly<Record<string, RelationshipSpec>>;
   readonly readsAttributes?: Readonly<Record<string, string>>;
   readonly writesAttributes?: Readonly<Record<string, string>>;
   readonly defaultSchedule?: DefaultSchedule;
@@ -122,7 +170,7 @@ export interface ProcessorDefinition<
 }
 
 /** A processor definition with its generics erased, as registries hold them. */
-export type AnyProcessorDefinition = ProcessorDefinition<Record<string, PropertyDescriptor>, never>;
+export type AnyProcessorDefinition = ProcessorDefinition<Record<string, PropertyDescriptor>, unknown>;
 
 const RELATIONSHIP_NAME = /^[a-z][a-z0-9 _.-]*$/;
 
@@ -137,9 +185,12 @@ export function defineProcessor<P extends Record<string, PropertyDescriptor>, S 
   if (!/^[A-Z][A-Za-z0-9]*$/.test(definition.type)) {
     throw new Error(`processor type "${definition.type}" must be PascalCase VerbObject, like RouteOnAttribute`);
   }
-  for (const name of Object.keys(definition.relationships)) {
+  for (const [name, spec] of Object.entries(definition.relationships)) {
     if (!RELATIONSHIP_NAME.test(name)) {
       throw new Error(`${definition.type}: relationship "${name}" must be lowercase`);
+    }
+    if (typeof spec !== 'string' && !Object.hasOwn(definition.properties, spec.dependsOn.property)) {
+      throw new Error(`${definition.type}: relationship "${name}" depends on unknown property "${spec.dependsOn.property}"`);
     }
   }
   for (const [name, descriptor] of Object.entries(definition.properties)) {

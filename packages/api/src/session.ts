@@ -105,10 +105,10 @@ export interface ProcessSession {
   removeAttributes(flowFile: FlowFile, keys: Iterable<string> | RegExp): FlowFile;
 
   /**
-   * The whole content in memory. Refuses content larger than `maxBytes` (default 64 MiB) with a
-   * ContentTooLargeError: stream large content with {@link readStream}.
+   * The content (or `length` bytes from `offset`) in memory. Refuses to read more than `maxBytes`
+   * (default 64 MiB) with a ContentTooLargeError: stream large content with {@link readStream}.
    */
-  read(flowFile: FlowFile, options?: { maxBytes?: number }): Buffer;
+  read(flowFile: FlowFile, options?: { maxBytes?: number; offset?: number; length?: number }): Buffer;
   /** Streams the content (or a byte range of it). */
   readStream(flowFile: FlowFile, range?: { offset: number; size: number }): Readable;
   /** Replaces the content. */

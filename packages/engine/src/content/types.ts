@@ -15,11 +15,14 @@ export class ContentNotFoundError extends Error {
 export interface ContentWriter {
   /** Appends bytes synchronously. */
   write(chunk: Uint8Array): void;
-  /** Appends bytes; resolves when the bytes are handed to the OS (use for large streamed content). */
+  /**
+   * Appends bytes; resolves when the bytes are handed to the OS (use for large streamed content).
+   * The chunk may be written without a copy: do not change it until the promise resolves.
+   */
   writeAsync(chunk: Uint8Array): Promise<void>;
   /** Bytes written so far. */
   readonly length: number;
-  /** Finishes the content and returns its claim. */
+  /** Finishes the content and returns its claim. @throws {Error} while `writeAsync` calls are pending. */
   close(): ContentClaim;
   /** Gives up; the bytes written are never referenced. */
   abort(): void;
@@ -49,7 +52,33 @@ export interface ContentRepositoryOptions {
   readonly housekeepingIntervalMs?: number;
   /** Called when writes stop or resume because of the watermark (for a loud bulletin). */
   readonly onWatermark?: (full: boolean, message: string) => void;
+  /**
+   * How long a resource file stays in the live area after its last write when nobody claims it,
+   * in ms (10 s). Content returned by `write`/`close` has no claimant yet; this grace keeps a file
+   * whose only contents are still in an uncommitted session from being archived before the session
+   * calls {@link ContentRepository.claimant}. 0 = released at the next timer tick (enough when the
+   * caller claims synchronously after writing).
+   */
+  readonly releaseGraceMs?: number;
+  /** Called for failures off the caller's path (housekeeping, archiving, background deletes). */
+  readonly onError?: (message: string, error: unknown) => void;
 }
+
+/** The options that can be changed at run time (see `FileContentRepository.configure`). */
+export type ContentRepositorySettings = Partial<
+  Pick<
+    ContentRepositoryOptions,
+    | 'maxAppendableSize'
+    | 'archiveEnabled'
+    | 'archiveMaxAgeMs'
+    | 'archiveMaxBytes'
+    | 'archiveMaxUsage'
+    | 'diskWatermark'
+    | 'minFreeBytes'
+    | 'housekeepingIntervalMs'
+    | 'releaseGraceMs'
+  >
+>;
 
 /** Sizes for status and system diagnostics. */
 export interface ContentRepositoryStats {
@@ -84,9 +113,13 @@ export interface ContentRepository {
   readStream(claim: ContentClaim, offset?: number, length?: number): Readable;
   /** Whether a claim's bytes can still be read (live or archived). */
   isAvailable(claim: ContentClaim): boolean;
-  /** One more FlowFile version points into this resource. */
+  /**
+   * One more FlowFile version points into this resource. Call it for new content before the next
+   * `await` where possible (see `releaseGraceMs`). An archived resource is moved back to the live
+   * area (provenance replay). @throws {ContentNotFoundError} if the resource is neither live nor archived.
+   */
   claimant(resourceId: string): void;
-  /** One FlowFile version that pointed into this resource is gone. */
+  /** One FlowFile version that pointed into this resource is gone. @throws {Error} naming the resource when its count is already 0. */
   release(resourceId: string): void;
   /** Current claimant count of a resource (for diagnostics and tests). */
   claimantCount(resourceId: string): number;

@@ -35,15 +35,26 @@ export interface QueueListener {
   dataAvailable(queueId: string): void;
   /** The queue went from full to not full: its source may run again. */
   spaceAvailable(queueId: string): void;
+  /**
+   * Optional: nothing is eligible now, but a penalized FlowFile will be at `at` (epoch ms). Called
+   * when such a time first appears or moves earlier (e.g. a penalized FlowFile arrives at an idle
+   * queue), so the engine can arm one timer and call `dataAvailable` itself: queues run no timers.
+   */
+  eligibleAt?(queueId: string, at: number): void;
 }
 
 /** Counts of a queue; `count`/`bytes` include everything (active, swapped and taken by sessions). */
 export interface QueueSize {
+  /** activeCount + swappedCount + inFlightCount. */
   readonly count: number;
   readonly bytes: number;
+  /** Queued in memory, penalized ones included. */
   readonly activeCount: number;
+  /** Waiting behind the swap line: in swap files, or in the buffer that becomes the next one (as NiFi counts). */
   readonly swappedCount: number;
+  /** Taken by sessions that have not committed yet. */
   readonly inFlightCount: number;
+  /** Part of activeCount that is not eligible before its penalty expires. */
   readonly penalizedCount: number;
 }
 

@@ -17,6 +17,12 @@ export type StateOp =
   | { readonly op: 'delete'; readonly key: string }
   | { readonly op: 'clear' };
 
+/** The state changes of one transaction (`seq`), as {@link StateStore.applyBatch} receives them. */
+export interface StateBatch {
+  readonly seq: number;
+  readonly changes: readonly { componentId: string; ops: readonly StateOp[] }[];
+}
+
 /**
  * One change recorded by the FlowFile repository. A session commit is a list of these, written as
  * one transaction: after a crash either all of it is recovered or none of it.
@@ -48,6 +54,13 @@ export interface RecoveredState {
     readonly journalTransactions: number;
     readonly droppedTailBytes: number;
     readonly durationMs: number;
+    /**
+     * Records that could not be placed: a partial put of an unknown FlowFile, a malformed record in
+     * a CRC-valid frame, FlowFiles of an unreadable swap file. Optional so hand-built states omit it.
+     */
+    readonly skippedRecords?: number;
+    /** What recovery could not restore and why, for a bulletin (empty when all went well). */
+    readonly warnings?: readonly string[];
   };
 }
 
@@ -74,11 +87,18 @@ export interface FlowFileRepositoryOptions {
   /** Receives state changes once their transaction is durable, and again during recovery replay. */
   readonly stateStore: StateStore;
   /**
-   * Group-commit hooks. `beforeWrite` runs synchronously right before a group's journal write (the
-   * engine writes the provenance journal there, so events are in the OS no later than the commit);
-   * `beforeSync` runs before the fsync in `power` mode (content and provenance files are fsynced).
+   * Group-commit hooks. `beforeWrite` runs synchronously right before a group's journal write and
+   * `afterWrite` right after it succeeds (the engine writes the provenance journal there: a crash
+   * between the two can lose the events of a commit, never invent events for a commit that did not
+   * happen); `beforeSync` runs before the fsync in `power` mode (content and provenance fsynced).
    */
-  readonly flushHooks?: { beforeWrite(): void; beforeSync(): Promise<void> };
+  readonly flushHooks?: { beforeWrite?(): void; afterWrite?(): void; beforeSync?(): Promise<void> };
+  /**
+   * Background failures nobody awaits: a timer-driven checkpoint that failed, a journal write that
+   * failed and is being retried (commits then wait), a state store apply or `afterDurable` callback
+   * that threw, an fsync that failed (the repository then refuses further commits).
+   */
+  readonly onError?: (error: Error) => void;
 }
 
 /**
@@ -107,7 +127,18 @@ export interface FlowFileRepository {
   checkpoint(): Promise<void>;
   /** Flushes what is pending, writes a last checkpoint and closes files. */
   close(): Promise<void>;
-  stats(): { journalBytes: number; swapFiles: number; lastCheckpointMs: number; transactions: number };
+  /**
+   * `journalBytes`: size of the current journal; `swapFiles`: swap files on disk (or in memory);
+   * `lastCheckpointMs`: how long the last checkpoint took; `lastCheckpointAt`: when it finished
+   * (epoch ms, 0 = none yet); `transactions`: commits since the repository was opened.
+   */
+  stats(): {
+    journalBytes: number;
+    swapFiles: number;
+    lastCheckpointMs: number;
+    lastCheckpointAt: number;
+    transactions: number;
+  };
 }
 
 /**
@@ -126,6 +157,11 @@ export interface StateStore {
   count(componentId: string): number;
   /** Applies the state changes of one durable transaction; `seq` increases with each call. */
   apply(seq: number, changes: readonly { componentId: string; ops: readonly StateOp[] }[]): void;
+  /**
+   * Applies several durable transactions at once, in order, atomically (one database transaction);
+   * the FlowFile repository prefers it to {@link StateStore.apply} for a commit group.
+   */
+  applyBatch?(batch: readonly StateBatch[]): void;
   /** The highest transaction sequence applied (recovery replays only later ones). */
   appliedSeq(): number;
   /** Makes applied changes durable against power loss (called before a checkpoint drops journals). */
