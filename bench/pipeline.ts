@@ -8,6 +8,8 @@ import { standardRegistry } from '@sluice/server';
 export interface PipelineRun {
   readonly size: number;
   readonly durable: boolean;
+  /** `putfile` (the issue's flow) or `none`: RouteOnAttribute's relationships auto-terminated. */
+  readonly sink: 'putfile' | 'none';
   readonly seconds: number;
   readonly warmupSeconds?: number;
 }
@@ -23,9 +25,9 @@ export interface PipelineResult {
 }
 
 /** GenerateFlowFile -> UpdateAttribute -> RouteOnAttribute -> PutFile (the issue's benchmark flow). */
-export function pipelineFlow(outDir: string, size: number): FlowDocumentInput {
+export function pipelineFlow(outDir: string, size: number, sink: 'putfile' | 'none' = 'putfile'): FlowDocumentInput {
   const big = size >= 1024 * 1024;
-  return {
+  const flow: FlowDocumentInput = {
     sluiceFlow: 1,
     rootGroup: {
       id: 'root',
@@ -75,6 +77,14 @@ export function pipelineFlow(outDir: string, size: number): FlowDocumentInput {
       ],
     },
   };
+  if (sink === 'none') {
+    const group = flow.rootGroup;
+    group.processors = (group.processors ?? [])
+      .filter((p) => p.id !== 'put')
+      .map((p) => (p.id === 'route' ? { ...p, autoTerminate: ['even', 'unmatched'] } : p));
+    group.connections = (group.connections ?? []).filter((c) => c.id !== 'c3');
+  }
+  return flow;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -91,10 +101,10 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     logLevel: 'ERROR',
   });
   try {
-    await engine.applyFlow(pipelineFlow(join(dir, 'out'), run.size));
-    const put = engine.component('put');
-    if (put === undefined) throw new Error('no put');
-    const count = () => put.stats.inCount.sum(Date.now());
+    await engine.applyFlow(pipelineFlow(join(dir, 'out'), run.size, run.sink));
+    const last = engine.component(run.sink === 'none' ? 'route' : 'put');
+    if (last === undefined) throw new Error('no sink');
+    const count = () => last.stats.inCount.sum(Date.now());
     await sleep((run.warmupSeconds ?? 2) * 1000);
     const startCount = count();
     const started = performance.now();
@@ -123,5 +133,6 @@ if (process.argv[1] === new URL(import.meta.url).pathname) {
   const size = Number(process.argv[2] ?? 1024);
   const durable = process.argv[3] !== 'off';
   const seconds = Number(process.argv[4] ?? 8);
-  runPipeline({ size, durable, seconds }).then((r) => console.log(JSON.stringify({ size, durable, ...r })));
+  const sink = process.argv[5] === 'none' ? 'none' : 'putfile';
+  runPipeline({ size, durable, seconds, sink }).then((r) => console.log(JSON.stringify({ size, durable, sink, ...r })));
 }

@@ -29,11 +29,14 @@ export type { ContentClaim } from './flowfile/claim.ts';
 export { FlowFileRecord } from './flowfile/flowfile-record.ts';
 export { uuidv7 } from './flowfile/uuid.ts';
 export { errorText, type LogEntry, type LogSink } from './logging.ts';
+export { FileProvenanceRepository } from './provenance/index.ts';
 export {
   type LineageGraph,
   type LineageNode,
   PROVENANCE_EVENT_TYPES,
+  type ProvenanceEventInput,
   type ProvenanceEventRecord,
+  type ProvenanceRepository,
   type ProvenanceEventType,
   type ProvenanceQuery,
 } from './provenance/types.ts';

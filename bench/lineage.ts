@@ -1,0 +1,132 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileProvenanceRepository, type ProvenanceEventInput, uuidv7 } from '@sluice/engine';
+
+/**
+ * Provenance at scale: appends `flowFiles` FlowFiles' worth of events (CREATE, ATTRIBUTES_MODIFIED,
+ * ROUTE, SEND, DROP; every 20th FlowFile forks into 4 children), waits for the index, then times
+ * lineage queries for random FlowFiles and a component + time-range search returning 1,000 rows.
+ */
+export async function lineageBench(flowFiles: number, queries: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lineage-'));
+  const repo = new FileProvenanceRepository({ directory: dir, durability: 'process' });
+  await repo.open();
+  try {
+    const attributes = (uuid: string) =>
+      `{"uuid":"${uuid}","filename":"${uuid}.json","path":"./","mime.type":"application/json","sensor":"s-${uuid.slice(-3)}"}`;
+    const sample: string[] = [];
+    let events = 0;
+    const appendStarted = performance.now();
+    let appendMs = 0;
+    const base = Date.now() - 3_600_000;
+    for (let i = 0; i < flowFiles; i += 1000) {
+      const batch: ProvenanceEventInput[] = [];
+      for (let j = i; j < Math.min(flowFiles, i + 1000); j++) {
+        const time = base + j;
+        const uuid = uuidv7(time);
+        const attrs = attributes(uuid);
+        const common = {
+          flowFileUuid: uuid,
+          fileSize: 1024,
+          lineageStartDate: time,
+          flowFileEntryDate: time,
+          attributesJson: attrs,
+        };
+        batch.push({ ...common, eventType: 'CREATE', eventTime: time, componentId: 'gen', componentType: 'GenerateFlowFile' });
+        batch.push({
+          ...common,
+          eventType: 'ATTRIBUTES_MODIFIED',
+          eventTime: time + 1,
+          componentId: 'update',
+          componentType: 'UpdateAttribute',
+          previousAttributesJson: attrs,
+        });
+        batch.push({
+          ...common,
+          eventType: 'ROUTE',
+          eventTime: time + 2,
+          componentId: 'route',
+          componentType: 'RouteOnAttribute',
+          relationship: 'even',
+        });
+        if (j % 20 === 0) {
+          const children = [uuidv7(time), uuidv7(time), uuidv7(time), uuidv7(time)];
+          batch.push({
+            ...common,
+            eventType: 'FORK',
+            eventTime: time + 3,
+            componentId: 'split',
+            componentType: 'SplitText',
+            childUuids: children,
+          });
+          for (const child of children) {
+            batch.push({
+              ...common,
+              flowFileUuid: child,
+              eventType: 'DROP',
+              eventTime: time + 4,
+              componentId: 'put',
+              componentType: 'PutFile',
+            });
+          }
+          batch.push({ ...common, eventType: 'DROP', eventTime: time + 4, componentId: 'split', componentType: 'SplitText' });
+        } else {
+          batch.push({
+            ...common,
+            eventType: 'SEND',
+            eventTime: time + 3,
+            componentId: 'put',
+            componentType: 'PutFile',
+            transitUri: `file:///out/${uuid}`,
+          });
+          batch.push({ ...common, eventType: 'DROP', eventTime: time + 4, componentId: 'put', componentType: 'PutFile' });
+        }
+        if (j % 997 === 0) sample.push(uuid);
+      }
+      const t = performance.now();
+      repo.append(batch);
+      repo.flush();
+      appendMs += performance.now() - t;
+      events += batch.length;
+    }
+    await repo.waitForIndex();
+    const indexSeconds = (performance.now() - appendStarted) / 1000;
+    const lineage: number[] = [];
+    for (let q = 0; q < queries; q++) {
+      const uuid = sample[Math.floor(Math.random() * sample.length)] ?? '';
+      const t = performance.now();
+      const graph = repo.lineage(uuid);
+      lineage.push(performance.now() - t);
+      if (graph.nodes.length === 0) throw new Error(`empty lineage for ${uuid}`);
+    }
+    const search: number[] = [];
+    for (let q = 0; q < Math.min(queries, 200); q++) {
+      const start = base + Math.floor(Math.random() * (flowFiles - 5000));
+      const t = performance.now();
+      const rows = repo.search({ componentId: 'put', startTime: start, endTime: start + 5000, limit: 1000 });
+      search.push(performance.now() - t);
+      if (rows.length === 0) throw new Error('empty search');
+    }
+    const pct = (values: number[], p: number) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+    };
+    return {
+      events,
+      appendMicrosPerEvent: (appendMs * 1000) / events,
+      indexedEventsPerSecond: events / indexSeconds,
+      lineageP50Ms: pct(lineage, 50),
+      lineageP99Ms: pct(lineage, 99),
+      searchP50Ms: pct(search, 50),
+      searchP99Ms: pct(search, 99),
+    };
+  } finally {
+    await repo.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === new URL(import.meta.url).pathname) {
+  lineageBench(Number(process.argv[2] ?? 220_000), Number(process.argv[3] ?? 1000)).then((r) => console.log(JSON.stringify(r)));
+}

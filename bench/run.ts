@@ -1,0 +1,87 @@
+// `npm run bench`: every benchmark in its own child process (no interference between them), JSON
+// lines on stdout as results arrive, then a table. Figures go to docs/benchmarks.md with the machine.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { machine } from './machine.ts';
+
+const here = new URL('.', import.meta.url).pathname;
+const quick = process.argv.includes('--quick');
+const seconds = quick ? 4 : 10;
+
+function run(script: string, args: readonly (string | number)[]): Record<string, unknown> {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(here, script), ...args.map(String)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const line = result.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (result.status !== 0 || line === undefined)
+    throw new Error(`${script} ${args.join(' ')} failed (exit ${result.status}): ${result.stdout}`);
+  return JSON.parse(line);
+}
+
+const results: Record<string, unknown>[] = [];
+function record(name: string, value: Record<string, unknown>): void {
+  const entry = { bench: name, ...value };
+  results.push(entry);
+  console.log(JSON.stringify(entry));
+}
+
+const host = machine();
+record('machine', { ...host });
+
+const sizes = [100, 1024, 1024 * 1024];
+for (const size of sizes) {
+  record('bare-files', { size, ...run('bare-files.ts', [size, seconds]) });
+  for (const mode of ['on', 'off']) record('pipeline', run('pipeline.ts', [size, mode, seconds, 'putfile']));
+  for (const mode of ['on', 'off']) record('pipeline', run('pipeline.ts', [size, mode, seconds, 'none']));
+}
+record('lineage', run('lineage.ts', [quick ? 60_000 : 220_000, 1000]));
+record('recovery', run('recovery.ts', [quick ? 200_000 : 1_000_000]));
+
+const outDir = join(here, 'results');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, `${host.date.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(results, null, 2)}\n`);
+
+const num = (v: unknown, digits = 0) =>
+  typeof v === 'number' ? v.toLocaleString('en-US', { maximumFractionDigits: digits }) : String(v);
+const rows: string[][] = [['benchmark', 'configuration', 'result']];
+for (const r of results) {
+  if (r.bench === 'bare-files')
+    rows.push([
+      'bare Node file writes',
+      `${num(r.size)} B`,
+      `${num(r.filesPerSecond)} files/s, ${num(r.megabytesPerSecond, 1)} MB/s`,
+    ]);
+  if (r.bench === 'pipeline') {
+    rows.push([
+      `pipeline → ${r.sink === 'none' ? 'auto-terminate' : 'PutFile'}`,
+      `${num(r.size)} B, ${r.durable === true ? 'durable + provenance' : 'repositories off'}`,
+      `${num(r.flowFilesPerSecond)} FlowFiles/s, ${num(r.megabytesPerSecond, 1)} MB/s, RSS ${num(r.rssMb)} MB`,
+    ]);
+  }
+  if (r.bench === 'lineage') {
+    rows.push([
+      'provenance',
+      `${num(r.events)} events`,
+      `lineage p50 ${num(r.lineageP50Ms, 2)} ms / p99 ${num(r.lineageP99Ms, 2)} ms; search 1,000 rows p50 ${num(r.searchP50Ms, 1)} / p99 ${num(r.searchP99Ms, 1)} ms; index ${num(r.indexedEventsPerSecond)} events/s; append ${num(r.appendMicrosPerEvent, 2)} µs/event`,
+    ]);
+  }
+  if (r.bench === 'recovery') {
+    rows.push([
+      'recovery after kill -9',
+      `${num(r.queued)} queued`,
+      `${num(r.recoveryMs)} ms; RSS ${num(r.rssWithQueueMb)} MB with the queue, ${num(r.rssAfterRecoveryMb)} MB after recovery`,
+    ]);
+  }
+}
+const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+console.log('');
+console.log(
+  `${host.cpu}, ${host.cores} cores, ${host.memoryGb} GB, Node ${host.node}, fsync p50 ${host.fsync.p50Us} µs / p99 ${host.fsync.p99Us} µs, load ${host.loadAverage}, commit ${host.commit}`,
+);
+for (const [i, row] of rows.entries()) {
+  console.log(row.map((cell, j) => cell.padEnd(widths[j] ?? 0)).join(' | '));
+  if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
+}
