@@ -73,7 +73,9 @@ describe('replay and content retention (durable)', () => {
     await until(() => !engine.content.isAvailable(claim), 'the content to be deleted');
     const error = await rejection(engine.replay(modified.eventId));
     expect(error.name).toBe('ConflictError');
-    expect(error.message).toBe(`event ${modified.eventId} cannot be replayed: its content is no longer available (archive retention)`);
+    expect(error.message).toBe(
+      `event ${modified.eventId} cannot be replayed: its content is no longer available (archive retention)`,
+    );
     expect(depth(engine, 'in')).toBe(0);
   });
 });

@@ -30,7 +30,7 @@ import {
 import { FlowFileRecord } from './flowfile/flowfile-record.ts';
 import { uuidv7 } from './flowfile/uuid.ts';
 import { createComponentLogger, type LogEntry, type LogSink } from './logging.ts';
-import { ConfiguredProperty, type PropertyEnvironment } from './properties/configured-property.ts';
+import { ConfiguredProperty, type PropertyEnvironment, referencedParameters } from './properties/configured-property.ts';
 import { PathGuard } from './properties/path-guard.ts';
 import { type PropertyProblem, type ValidationEnvironment, validateProperties } from './properties/validation.ts';
 import { FileProvenanceRepository, MemoryProvenanceRepository, NoopProvenanceRepository } from './provenance/index.ts';
@@ -244,7 +244,11 @@ export class Engine {
       await engine.provenance.open();
       engine.#recovered = await engine.flowFiles.recover();
     } catch (e) {
-      engine.#lock?.release(); // this process may try again once the cause is fixed
+      // Close what was opened and free the directory: this process may try again once the cause is fixed.
+      await engine.provenance.close().catch(() => undefined);
+      await engine.content.close().catch(() => undefined);
+      engine.state.close();
+      engine.#lock?.release();
       throw e;
     }
     const report = engine.#recovered.report;
@@ -642,13 +646,22 @@ export class Engine {
     // 1. Stop what goes away or must restart; disable services that change.
     const toStop: ProcessorNode[] = [];
     const reconfigure = new Set<string>();
+    const previousFlat = flatten(previous, []);
+    // A parameter's new value reaches a component only through a restart (onScheduled reads it).
+    const parametersChanged = (properties: ProcessorDefinitionEntry['properties'], before: string, after: string): boolean => {
+      const names = Object.values(properties).flatMap((v) => (v === null ? [] : referencedParameters(v)));
+      if (names.length === 0) return false;
+      const old = this.#parametersFor(previousFlat, previous, before);
+      const now = this.#parametersFor(flat, document, after);
+      return names.some((n) => old.get(n)?.value !== now.get(n)?.value || old.get(n)?.sensitive !== now.get(n)?.sensitive);
+    };
     for (const [id, node] of this.#nodes) {
       const next = flat.components.get(id);
       if (next === undefined || next.kind !== node.kind) {
         toStop.push(node);
         continue;
       }
-      if (needsRestart(node.config, next.config)) {
+      if (needsRestart(node.config, next.config) || parametersChanged(next.config.properties, node.groupId, next.groupId)) {
         reconfigure.add(id);
         if (node.runState !== 'STOPPED' && node.runState !== 'DISABLED') {
           toStop.push(node);
@@ -662,7 +675,8 @@ export class Engine {
       if (
         next === undefined ||
         JSON.stringify(next.definition.properties) !== JSON.stringify(service.definition.properties) ||
-        next.definition.type !== service.definition.type
+        next.definition.type !== service.definition.type ||
+        parametersChanged(next.definition.properties, service.groupId, next.groupId)
       ) {
         changedServices.add(id);
         for (const node of this.#nodes.values()) {

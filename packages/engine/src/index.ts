@@ -36,9 +36,9 @@ export {
   PROVENANCE_EVENT_TYPES,
   type ProvenanceEventInput,
   type ProvenanceEventRecord,
-  type ProvenanceRepository,
   type ProvenanceEventType,
   type ProvenanceQuery,
+  type ProvenanceRepository,
 } from './provenance/types.ts';
 export { PRIORITIZERS, type PrioritizerName, type QueueListingEntry, type QueueSize } from './queue/types.ts';
 export { ExtensionRegistry } from './registry.ts';

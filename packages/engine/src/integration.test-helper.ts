@@ -155,8 +155,10 @@ export interface ProcessorSpec {
 
 type ProcessGroupInput = FlowDocumentInput['rootGroup'];
 
+type ProcessorEntry = NonNullable<ProcessGroupInput['processors']>[number];
+
 /** A processor entry (name defaults to the id). */
-export function processor(spec: ProcessorSpec): NonNullable<ProcessGroupInput['processors']>[number] {
+export function processor(spec: ProcessorSpec): ProcessorEntry {
   return { name: spec.id, ...spec };
 }
 
@@ -189,18 +191,14 @@ export function flow(
  * connection `in`, and for each relationship `r` a connection `to-r` into a stopped output port
  * `out-r`.
  */
-export function bench(
-  spec: ProcessorSpec,
-  relationships: readonly string[],
-  extraConnections: Partial<ConnectionDefinition> = {},
-) {
+export function bench(entry: ProcessorEntry, relationships: readonly string[]) {
   return flow({
     inputPorts: [port('src')],
     outputPorts: relationships.map((r) => port(`out-${r}`)),
-    processors: [processor(spec)],
+    processors: [entry],
     connections: [
-      connection('in', 'src', spec.id),
-      ...relationships.map((r) => connection(`to-${r}`, spec.id, `out-${r}`, [r], extraConnections)),
+      connection('in', 'src', entry.id),
+      ...relationships.map((r) => connection(`to-${r}`, entry.id, `out-${r}`, [r])),
     ],
   });
 }

@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine } from './index.ts';
 import {
@@ -10,6 +13,7 @@ import {
   port,
   processor,
   queued,
+  rejection,
   sourceProcessor,
   testProcessor,
   until,
@@ -165,6 +169,26 @@ describe('restart of a durable engine', () => {
       ['seen.b', '2'],
       ['seen.c', '3'],
     ]);
+  });
+
+  it('a failed open (corrupt repository) releases the directory, so the same process can try again', async () => {
+    const dataDir = h.dir();
+    mkdirSync(join(dataDir, 'flowfile-repository'), { recursive: true });
+    writeFileSync(join(dataDir, 'flowfile-repository', 'snapshot'), 'not a snapshot');
+    const first = await rejection(h.open('durable', [Discard], { dataDir }));
+    expect(first.message).not.toMatch(/in use/);
+    const second = await rejection(h.open('durable', [Discard], { dataDir }));
+    expect(second.message).toBe(first.message);
+  });
+
+  it('takes over a lock left by a process that is gone (kill -9)', async () => {
+    const dataDir = h.dir();
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+    expect(gone).toBeGreaterThan(0);
+    writeFileSync(join(dataDir, 'sluice.lock'), String(gone));
+    const engine = await h.open('durable', [Discard], { dataDir });
+    await engine.applyFlow(twoQueues());
+    expect(readFileSync(join(dataDir, 'sluice.lock'), 'utf8')).toBe(String(process.pid));
   });
 
   it('refuses a second engine on a data directory that is in use', async () => {

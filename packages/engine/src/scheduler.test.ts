@@ -1,5 +1,6 @@
 import { ProcessException } from '@sluice/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FlowFileRecord } from './index.ts';
 import {
   bench,
   componentStatus,
@@ -433,6 +434,85 @@ describe('scheduler', () => {
       expect(queued(engine, 'to-failure')[0]?.attributes.get('retryCount.p')).toBe('3');
       expect(componentStatus(engine, 'p').tasks).toBe(4);
     });
+  });
+
+  it('retry with yield backoff yields the processor instead of penalizing the FlowFile', async () => {
+    const failing = testProcessor(
+      'FailsThenYields',
+      (session) => {
+        const ff = session.get();
+        if (ff !== undefined) session.transfer(ff, 'failure');
+      },
+      { input: 'required', relationships: { failure: 'not ok' } },
+    );
+    const engine = await h.open('volatile', [failing]);
+    await engine.applyFlow(
+      bench(
+        processor({
+          id: 'p',
+          type: 'FailsThenYields',
+          scheduling: { yieldDuration: '250 ms' },
+          retry: { relationships: ['failure'], count: 1, backoff: 'yield' },
+        }),
+        ['failure'],
+      ),
+    );
+    await engine.enqueue('in', 'x');
+    const before = Date.now();
+    await engine.runOnce('p');
+    const [back] = queued(engine, 'in');
+    expect(back?.penalized).toBe(false);
+    expect(back?.attributes.get('retryCount.p')).toBe('1');
+    expect(engine.component('p')?.yieldUntil ?? 0).toBeGreaterThanOrEqual(before + 250);
+  });
+
+  it('a retried FlowFile leaves no trace: children discarded, content claims released', async () => {
+    const written = new Set<string>();
+    let attempts = 0;
+    const splitter = testProcessor(
+      'SplitOrRetry',
+      (session) => {
+        const ff = session.get();
+        if (ff === undefined) return;
+        attempts++;
+        const child = session.write(session.create(ff), `part ${attempts}`);
+        const copy = session.clone(ff);
+        const changed = session.write(ff, `changed ${attempts}`);
+        for (const f of [child, changed]) {
+          const claim = (f as FlowFileRecord).claim;
+          if (claim !== null) written.add(claim.resourceId);
+        }
+        session.transfer([child, copy], 'split');
+        session.transfer(changed, 'failure');
+      },
+      { input: 'required', relationships: { split: 'parts', failure: 'not ok' } },
+    );
+    const engine = await h.open('durable', [splitter]);
+    await engine.applyFlow(
+      bench(
+        processor({
+          id: 'p',
+          type: 'SplitOrRetry',
+          scheduling: { penaltyDuration: '1 ms' },
+          retry: { relationships: ['failure'], count: 1, maxBackoff: '1 ms' },
+        }),
+        ['split', 'failure'],
+      ),
+    );
+    const input = await engine.enqueue('in', 'input');
+    if (input.claim !== null) written.add(input.claim.resourceId);
+    await engine.runOnce('p');
+    expect(queued(engine, 'in').map((f) => f.text)).toEqual(['input']);
+    expect(depth(engine, 'to-split')).toBe(0);
+    expect(await events(engine, { componentId: 'p' })).toEqual([]);
+    await until(() => queued(engine, 'in')[0]?.penalized === false, 'the backoff to pass', 2000);
+    await engine.runOnce('p');
+    expect(queued(engine, 'to-split').map((f) => f.text)).toEqual(['part 2', 'input']);
+    expect(queued(engine, 'to-failure').map((f) => f.text)).toEqual(['changed 2']);
+    await engine.emptyQueue('to-split');
+    await engine.emptyQueue('to-failure');
+    const counts = () => [...written].map((r) => engine.content.claimantCount(r));
+    await until(() => counts().every((n) => n === 0), `every claim released (now ${counts().join(', ')})`);
   });
 
   it('an invalid processor refuses to start and says why', async () => {

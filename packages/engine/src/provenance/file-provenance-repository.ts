@@ -35,8 +35,9 @@ type State = 'new' | 'opening' | 'open' | 'closed';
  * The durable provenance repository (NiFi's write-ahead provenance repository, with SQLite as the
  * index). It owns `options.directory`: journal segments (the storage of record) and the index database.
  *
- * - `append` encodes events into frames in memory on the calling thread (~0.3-0.6 µs per event);
- *   `flush` writes them with one write (survives kill -9); `sync` fdatasyncs them (power loss).
+ * - `append` encodes events into frames in memory on the calling thread (0.5-1 µs per event);
+ *   `flush` writes them with one write (~0.25 µs per event; survives kill -9); `sync` fdatasyncs
+ *   them (power loss).
  * - A worker thread tails the segments and indexes the events in SQLite; queries see an event once
  *   it is indexed ({@link FileProvenanceRepository.waitForIndex}). Queries run synchronously on the
  *   calling thread through a read-only connection plus positional reads of the segments.

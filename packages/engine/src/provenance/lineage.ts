@@ -14,25 +14,49 @@ export interface LineageSource {
   event(eventId: number): EventSummary | undefined;
 }
 
-/**
- * The FlowFiles an event consumed: for FORK/CLONE/REPLAY the event's own FlowFile (the parent),
- * for JOIN the merged parents. Empty for other event types.
- */
-export function inputsOf(e: EventSummary): string[] {
-  if (e.eventType === 'JOIN') return e.parentUuids.filter((u) => u !== e.flowFileUuid);
-  if (!isSpawnType(e.eventType)) return [];
-  const out = [e.flowFileUuid];
-  for (const u of e.parentUuids) if (!out.includes(u)) out.push(u);
-  return out;
+/** The FlowFiles an event consumed and produced, computed once per event (FORKs can have thousands). */
+interface Relations {
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly inputSet: ReadonlySet<string>;
+  readonly outputSet: ReadonlySet<string>;
 }
 
-/** The FlowFiles an event produced: FORK/CLONE/REPLAY children, or the JOIN's own FlowFile. */
-export function outputsOf(e: EventSummary): string[] {
-  if (!isSpawnType(e.eventType)) return [];
-  const inputs = inputsOf(e);
-  const out = e.eventType === 'JOIN' ? [e.flowFileUuid] : [];
-  for (const u of e.childUuids) if (!inputs.includes(u) && !out.includes(u)) out.push(u);
-  return out;
+const NO_RELATIONS: Relations = { inputs: [], outputs: [], inputSet: new Set(), outputSet: new Set() };
+const relationCache = new WeakMap<EventSummary, Relations>();
+
+/**
+ * Inputs: for FORK/CLONE/REPLAY the event's own FlowFile (the parent) and any listed parents, for
+ * JOIN the merged parents. Outputs: FORK/CLONE/REPLAY children, or the JOIN's own FlowFile. Other
+ * event types relate no FlowFiles.
+ */
+function relationsOf(e: EventSummary): Relations {
+  if (!isSpawnType(e.eventType)) return NO_RELATIONS;
+  const cached = relationCache.get(e);
+  if (cached !== undefined) return cached;
+  const inputSet = new Set<string>();
+  const outputSet = new Set<string>();
+  if (e.eventType === 'JOIN') {
+    for (const u of e.parentUuids) if (u !== e.flowFileUuid) inputSet.add(u);
+    outputSet.add(e.flowFileUuid);
+  } else {
+    inputSet.add(e.flowFileUuid);
+    for (const u of e.parentUuids) inputSet.add(u);
+  }
+  for (const u of e.childUuids) if (!inputSet.has(u)) outputSet.add(u);
+  const r = { inputs: [...inputSet], outputs: [...outputSet], inputSet, outputSet };
+  relationCache.set(e, r);
+  return r;
+}
+
+/** The FlowFiles an event consumed (see {@link relationsOf}). */
+export function inputsOf(e: EventSummary): readonly string[] {
+  return relationsOf(e).inputs;
+}
+
+/** The FlowFiles an event produced (see {@link relationsOf}). */
+export function outputsOf(e: EventSummary): readonly string[] {
+  return relationsOf(e).outputs;
 }
 
 const UP = 1;
@@ -44,6 +68,8 @@ const byTime = (a: EventSummary, b: EventSummary): number => a.eventTime - b.eve
 class GraphBuilder {
   readonly events = new Map<number, EventSummary>();
   readonly flowFiles = new Set<string>();
+  /** Events whose FlowFile nodes are all in (a FORK is reached once per child). */
+  readonly #expanded = new Set<number>();
   truncated = false;
 
   constructor(private readonly maxNodes: number) {}
@@ -64,9 +90,11 @@ class GraphBuilder {
 
   /** Adds an event with the FlowFile nodes it links to; false when the cap was reached. */
   addWithFlowFiles(e: EventSummary): boolean {
+    if (this.#expanded.has(e.eventId)) return true;
     if (!this.addEvent(e)) return false;
     for (const u of inputsOf(e)) if (!this.addFlowFile(u)) return false;
     for (const u of outputsOf(e)) if (!this.addFlowFile(u)) return false;
+    this.#expanded.add(e.eventId);
     return true;
   }
 
@@ -185,16 +213,17 @@ export function computeLineage(source: LineageSource, uuid: string, maxNodes?: n
         if (e.flowFileUuid === u && !g.addEvent(e)) break walk;
         continue;
       }
-      if (outputsOf(e).includes(u)) {
+      const r = relationsOf(e);
+      if (r.outputSet.has(u)) {
         // The event that created u: its inputs are u's parents.
         if (!g.addWithFlowFiles(e)) break walk;
-        if (dir & UP) for (const p of inputsOf(e)) enqueue(p, UP);
-      } else if (inputsOf(e).includes(u)) {
+        if (dir & UP) for (const p of r.inputs) enqueue(p, UP);
+      } else if (r.inputSet.has(u)) {
         // u was forked/cloned/replayed (its own event) or merged into a JOIN (the child's event,
         // followed only downwards: a JOIN of an ancestor into another FlowFile is a cousin).
         if (e.flowFileUuid !== u && (dir & DOWN) === 0) continue;
         if (!g.addWithFlowFiles(e)) break walk;
-        if (dir & DOWN) for (const c of outputsOf(e)) enqueue(c, DOWN);
+        if (dir & DOWN) for (const c of r.outputs) enqueue(c, DOWN);
       } else if (e.flowFileUuid === u && !g.addEvent(e)) {
         break walk;
       }
@@ -203,7 +232,7 @@ export function computeLineage(source: LineageSource, uuid: string, maxNodes?: n
   return g.build();
 }
 
-function expand(source: LineageSource, eventId: number, pick: (e: EventSummary) => string[]): LineageGraph {
+function expand(source: LineageSource, eventId: number, pick: (e: EventSummary) => readonly string[]): LineageGraph {
   const e = source.event(eventId);
   if (e === undefined) return EMPTY_GRAPH;
   const g = new GraphBuilder(DEFAULT_MAX_NODES);

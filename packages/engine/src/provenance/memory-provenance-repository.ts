@@ -179,16 +179,25 @@ export class MemoryProvenanceRepository implements ProvenanceRepository {
   }
 
   #source(): LineageSource {
-    const summary = (s: Stored): EventSummary => ({
-      eventId: s.id,
-      eventType: s.input.eventType,
-      eventTime: s.input.eventTime,
-      flowFileUuid: s.input.flowFileUuid,
-      componentId: s.input.componentId,
-      componentName: s.input.componentName ?? null,
-      parentUuids: s.input.parentUuids ?? [],
-      childUuids: s.input.childUuids ?? [],
-    });
+    // One summary object per event and lineage call: the graph builder caches per-event work by identity.
+    const summaries = new Map<number, EventSummary>();
+    const summary = (s: Stored): EventSummary => {
+      let out = summaries.get(s.id);
+      if (out === undefined) {
+        out = {
+          eventId: s.id,
+          eventType: s.input.eventType,
+          eventTime: s.input.eventTime,
+          flowFileUuid: s.input.flowFileUuid,
+          componentId: s.input.componentId,
+          componentName: s.input.componentName ?? null,
+          parentUuids: s.input.parentUuids ?? [],
+          childUuids: s.input.childUuids ?? [],
+        };
+        summaries.set(s.id, out);
+      }
+      return out;
+    };
     return {
       eventsOf: (uuid, limit) => {
         const out: EventSummary[] = [];

@@ -683,6 +683,14 @@ export class StandardProcessSession implements ProcessSession {
     }
     if (this.#stateOps.length > 0) walRecords.push({ type: 'state', componentId: node.id, ops: this.#stateOps });
 
+    // The repository may refuse the transaction (it encodes and stages state now): before anything
+    // else changes, so that a refusal leaves the session intact for the rollback.
+    let durable: Promise<void> | undefined;
+    if (walRecords.length > 0) {
+      if (wait) durable = host.flowFiles.commit(walRecords);
+      else host.flowFiles.commitNoWait(walRecords);
+    }
+
     // Content references: every version placed in a queue claims its resource first; then this
     // session's holds go, and (once the transaction is durable) the taken versions' references.
     const content = host.content;
@@ -691,11 +699,6 @@ export class StandardProcessSession implements ProcessSession {
       for (const flowFile of flowFiles) if (flowFile.claim !== null) content.claimant(flowFile.claim.resourceId);
     for (const resourceId of this.#held) content.release(resourceId);
 
-    let durable: Promise<void> | undefined;
-    if (walRecords.length > 0) {
-      if (wait) durable = host.flowFiles.commit(walRecords);
-      else host.flowFiles.commitNoWait(walRecords);
-    }
     if (events.length > 0) host.provenance.append(events);
     if (releaseAfterDurable.length > 0) {
       host.flowFiles.afterDurable(() => {
