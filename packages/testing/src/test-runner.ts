@@ -54,7 +54,7 @@ const INPUT = 'input';
  * FlowFiles, run the processor a number of times, then assert what went where.
  *
  * @example
- *   const runner = await TestRunner.create(UpdateAttribute, { properties: { color: '${size:gt(5)}' } });
+ *   const runner = await TestRunner.create(UpdateAttribute, { properties: { color: '${fileSize:gt(5)}' } });
  *   await runner.enqueue('hello world');
  *   await runner.run();
  *   runner.assertAllTransferred('success', 1);

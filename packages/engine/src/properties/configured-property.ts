@@ -39,6 +39,21 @@ export function referencedParameters(value: string): string[] {
   return out;
 }
 
+/** NiFi's FlowFile fields that Expression Language sees like attributes. */
+function flowFileField(flowFile: FlowFile | undefined, name: string): string | undefined {
+  if (flowFile === undefined) return undefined;
+  switch (name) {
+    case 'fileSize':
+      return String(flowFile.size);
+    case 'entryDate':
+      return String(flowFile.entryDate);
+    case 'lineageStartDate':
+      return String(flowFile.lineageStartDate);
+    default:
+      return undefined;
+  }
+}
+
 /**
  * A property as a running component reads it: the configured (or default) value, compiled once
  * when it uses Expression Language, evaluated per call.
@@ -71,7 +86,8 @@ export class ConfiguredProperty implements PropertyValue {
     this.raw = raw;
     this.#env = env;
     this.#context = {
-      attribute: (n) => this.#flowFile?.attributes.get(n) ?? this.#variables?.get(n) ?? env.environment(n),
+      attribute: (n) =>
+        this.#flowFile?.attributes.get(n) ?? this.#variables?.get(n) ?? flowFileField(this.#flowFile, n) ?? env.environment(n),
       attributeNames: () => {
         const names = new Set<string>(this.#flowFile?.attributes.keys() ?? []);
         for (const k of this.#variables?.keys() ?? []) names.add(k);

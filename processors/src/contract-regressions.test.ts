@@ -1,7 +1,6 @@
 /**
- * Engine and API bugs found while testing the standard processors, each pinned by a minimal test
- * marked `it.fails` (it passes while the bug is there). When one of these starts failing, the bug
- * was fixed: turn it into a normal `it` and, where noted, simplify the processor that works around it.
+ * Regressions for two contract bugs found while testing the standard processors: dynamic properties
+ * creating relationships regardless of strategy, and Expression Language not seeing fileSize.
  */
 import { activeRelationships } from '@sluice/api';
 import { TestRunner } from '@sluice/testing';
@@ -9,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { RouteOnAttribute } from './route-on-attribute/index.ts';
 import { UpdateAttribute } from './update-attribute/index.ts';
 
-describe('engine issues (it.fails while the bug is there)', () => {
+describe('contract regressions', () => {
   // packages/api/src/processor.ts, activeRelationships (line 104): every dynamic property becomes a
   // relationship whenever `createsRelationship` is true, whatever the strategy. RouteOnAttribute under
   // "match-all"/"match-any" therefore gets a relationship per rule that nothing is ever sent to, and a
@@ -28,7 +27,7 @@ describe('engine issues (it.fails while the bug is there)', () => {
   // and lineageStartDate (so `${fileSize:gt(1024)}` is a common RouteOnAttribute rule); here they are
   // null. The TestRunner JSDoc example (packages/testing/src/test-runner.ts line 57, `${size:gt(5)}`)
   // relies on something similar and gives "false".
-  it.fails('Expression Language sees fileSize like NiFi', async () => {
+  it('Expression Language sees fileSize like NiFi', async () => {
     const runner = await TestRunner.create(UpdateAttribute, { properties: { bytes: '${fileSize}' } });
     try {
       await runner.enqueue('hello');
