@@ -73,7 +73,9 @@ export interface DynamicPropertiesSpec {
    * Each dynamic property also becomes a relationship of the same name (RouteOnAttribute), always
    * or only while another property has one of some values.
    */
-  readonly createsRelationship?: boolean | { readonly dependsOn: { readonly property: string; readonly values: readonly string[] } };
+  readonly createsRelationship?:
+    | boolean
+    | { readonly dependsOn: { readonly property: string; readonly values: readonly string[] } };
   readonly sensitive?: boolean;
   readonly validate?: (name: string, value: string) => string | undefined;
 }
@@ -105,7 +107,10 @@ export function activeRelationships(
     if (typeof spec === 'string' || spec.dependsOn.values.includes(value(spec.dependsOn.property) ?? '')) out.add(name);
   }
   const creates = definition.dynamicProperties?.createsRelationship;
-  if (creates === true || (typeof creates === 'object' && creates.dependsOn.values.includes(value(creates.dependsOn.property) ?? ''))) {
+  if (
+    creates === true ||
+    (typeof creates === 'object' && creates.dependsOn.values.includes(value(creates.dependsOn.property) ?? ''))
+  ) {
     for (const [name, v] of Object.entries(configured)) {
       if (!Object.hasOwn(definition.properties, name) && v !== null) out.add(name);
     }

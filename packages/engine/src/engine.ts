@@ -187,6 +187,9 @@ export class Engine {
       ? new FileContentRepository({
           directory: dir('content-repository'),
           durability,
+          // Sessions claim content in the same synchronous step (or microtask chain) that wrote it,
+          // so released files need no long grace before they are archived.
+          releaseGraceMs: 100,
           ...options.content,
           onWatermark: (full, message) => {
             this.bulletins.add({ level: full ? 'ERROR' : 'INFO', message });
@@ -195,7 +198,7 @@ export class Engine {
           },
           onError: (message, error) => this.#log({ level: 'ERROR', message, error }),
         })
-      : new MemoryContentRepository();
+      : new MemoryContentRepository({ releaseGraceMs: 100 });
     const provenanceMode = options.provenance ?? (durable ? 'durable' : 'volatile');
     this.provenance =
       provenanceMode === 'durable'
