@@ -58,10 +58,20 @@ export const PutFile = defineProcessor({
     if (flowFiles.length === 0) return;
     const strategy = context.getProperty('conflictResolution').asString() ?? 'fail';
     const createDirectories = context.getProperty('createMissingDirectories').asBoolean() !== false;
+    // One path check per directory per batch (a realpath walk), not one per FlowFile.
+    const resolved = new Map<string, string>();
+    const resolve = (configured: string): string => {
+      let directory = resolved.get(configured);
+      if (directory === undefined) {
+        directory = context.resolvePath(configured);
+        resolved.set(configured, directory);
+      }
+      return directory;
+    };
     const outcomes = await Promise.all(
       flowFiles.map(async (flowFile): Promise<Outcome> => {
         try {
-          return await put(session, context, flowFile, strategy, createDirectories);
+          return await put(session, context, flowFile, strategy, createDirectories, resolve);
         } catch (e) {
           return { flowFile, error: e instanceof Error ? e.message : String(e) };
         }
@@ -95,6 +105,7 @@ async function put(
   flowFile: FlowFile,
   strategy: string,
   createDirectories: boolean,
+  resolve: (configured: string) => string,
 ): Promise<Outcome> {
   const name = flowFile.getAttribute('filename') ?? flowFile.uuid;
   const problem = badFilename(name);
@@ -102,7 +113,7 @@ async function put(
   const configured = context.getProperty('directory').evaluate(flowFile) ?? '';
   // An expression over a missing attribute gives "", which would otherwise mean the working directory.
   if (configured.trim() === '') return { flowFile, error: 'Directory evaluated to an empty path' };
-  const directory = context.resolvePath(configured);
+  const directory = resolve(configured);
   const target = join(directory, name);
   // Short and unique (a long filename plus a suffix could exceed NAME_MAX); the leading dot keeps
   // it out of GetFile's default filter while it is written.
