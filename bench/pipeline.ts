@@ -21,6 +21,8 @@ export interface PipelineResult {
   readonly flowFiles: number;
   readonly seconds: number;
   readonly provenanceEvents: number;
+  /** Events appended but not yet indexed when the measurement ended (indexing runs off the hot path). */
+  readonly provenanceIndexLag: number;
   readonly rssMb: number;
 }
 
@@ -114,13 +116,14 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     const failures = engine.bulletins.list().filter((b) => b.level !== 'INFO');
     if (failures.length > 0) throw new Error(`the pipeline reported problems: ${failures[0]?.message}`);
     const rssMb = process.memoryUsage().rss / 1024 / 1024;
-    const provenanceEvents = engine.provenance.stats().events;
+    const { events: provenanceEvents, indexLag: provenanceIndexLag } = engine.provenance.stats();
     return {
       flowFilesPerSecond: flowFiles / seconds,
       megabytesPerSecond: (flowFiles * run.size) / seconds / 1e6,
       flowFiles,
       seconds,
       provenanceEvents,
+      provenanceIndexLag,
       rssMb,
     };
   } finally {

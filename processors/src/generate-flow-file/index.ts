@@ -49,7 +49,7 @@ export const GenerateFlowFile = defineProcessor({
   writesAttributes: { 'mime.type': 'When Mime Type is set' },
   defaultSchedule: { period: '1 min' },
   supportsBatching: true,
-  onTrigger(session, context) {
+  async onTrigger(session, context) {
     const batch = context.getProperty('batchSize').asInteger() ?? 1;
     const custom = context.getProperty('customText');
     const unique = context.getProperty('uniqueFlowFiles').asBoolean() === true;
@@ -75,11 +75,24 @@ export const GenerateFlowFile = defineProcessor({
       } else {
         content = shared;
       }
-      if (content.length > 0) flowFile = session.write(flowFile, content);
+      if (content.length > ASYNC_WRITE_BYTES) {
+        // Large content is written asynchronously: a synchronous write throttled by the kernel's
+        // dirty-page writeback would stall the whole event loop.
+        const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+        flowFile = await session.writeStream(flowFile, once(bytes));
+      } else if (content.length > 0) {
+        flowFile = session.write(flowFile, content);
+      }
       session.transfer(flowFile, 'success');
     }
   },
 });
+
+const ASYNC_WRITE_BYTES = 64 * 1024;
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
