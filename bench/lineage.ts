@@ -26,61 +26,50 @@ export async function lineageBench(flowFiles: number, queries: number) {
         const time = base + j;
         const uuid = uuidv7(time);
         const attrs = attributes(uuid);
-        const common = {
-          flowFileUuid: uuid,
+        const event = (
+          flowFileUuid: string,
+          eventType: ProvenanceEventInput['eventType'],
+          offset: number,
+          componentId: string,
+          componentType: string,
+          extra: { relationship?: string; transitUri?: string; childUuids?: string[]; previous?: string } = {},
+        ): ProvenanceEventInput => ({
+          // One object shape for every event, as the session builds them.
+          eventType,
+          eventTime: time + offset,
+          eventDurationMs: undefined,
+          flowFileUuid,
           fileSize: 1024,
+          previousFileSize: undefined,
           lineageStartDate: time,
           flowFileEntryDate: time,
+          componentId,
+          componentType,
+          componentName: componentType,
+          transitUri: extra.transitUri,
+          sourceSystemFlowFileId: undefined,
+          alternateIdentifierUri: undefined,
+          details: undefined,
+          relationship: extra.relationship,
+          sourceQueueId: undefined,
+          parentUuids: undefined,
+          childUuids: extra.childUuids,
           attributesJson: attrs,
-        };
-        batch.push({ ...common, eventType: 'CREATE', eventTime: time, componentId: 'gen', componentType: 'GenerateFlowFile' });
-        batch.push({
-          ...common,
-          eventType: 'ATTRIBUTES_MODIFIED',
-          eventTime: time + 1,
-          componentId: 'update',
-          componentType: 'UpdateAttribute',
-          previousAttributesJson: attrs,
+          previousAttributesJson: extra.previous,
+          contentClaim: null,
+          previousContentClaim: undefined,
         });
-        batch.push({
-          ...common,
-          eventType: 'ROUTE',
-          eventTime: time + 2,
-          componentId: 'route',
-          componentType: 'RouteOnAttribute',
-          relationship: 'even',
-        });
+        batch.push(event(uuid, 'CREATE', 0, 'gen', 'GenerateFlowFile'));
+        batch.push(event(uuid, 'ATTRIBUTES_MODIFIED', 1, 'update', 'UpdateAttribute', { previous: attrs }));
+        batch.push(event(uuid, 'ROUTE', 2, 'route', 'RouteOnAttribute', { relationship: 'even' }));
         if (j % 20 === 0) {
           const children = [uuidv7(time), uuidv7(time), uuidv7(time), uuidv7(time)];
-          batch.push({
-            ...common,
-            eventType: 'FORK',
-            eventTime: time + 3,
-            componentId: 'split',
-            componentType: 'SplitText',
-            childUuids: children,
-          });
-          for (const child of children) {
-            batch.push({
-              ...common,
-              flowFileUuid: child,
-              eventType: 'DROP',
-              eventTime: time + 4,
-              componentId: 'put',
-              componentType: 'PutFile',
-            });
-          }
-          batch.push({ ...common, eventType: 'DROP', eventTime: time + 4, componentId: 'split', componentType: 'SplitText' });
+          batch.push(event(uuid, 'FORK', 3, 'split', 'SplitText', { childUuids: children }));
+          for (const child of children) batch.push(event(child, 'DROP', 4, 'put', 'PutFile'));
+          batch.push(event(uuid, 'DROP', 4, 'split', 'SplitText'));
         } else {
-          batch.push({
-            ...common,
-            eventType: 'SEND',
-            eventTime: time + 3,
-            componentId: 'put',
-            componentType: 'PutFile',
-            transitUri: `file:///out/${uuid}`,
-          });
-          batch.push({ ...common, eventType: 'DROP', eventTime: time + 4, componentId: 'put', componentType: 'PutFile' });
+          batch.push(event(uuid, 'SEND', 3, 'put', 'PutFile', { transitUri: `file:///out/${uuid}` }));
+          batch.push(event(uuid, 'DROP', 4, 'put', 'PutFile'));
         }
         if (j % 997 === 0) sample.push(uuid);
       }

@@ -72,6 +72,11 @@ export interface EngineOptions {
   readonly flowFileRepository?: { readonly checkpointIntervalMs?: number; readonly checkpointJournalBytes?: number };
   readonly provenanceRetention?: { readonly maxAgeMs?: number; readonly maxBytes?: number };
   readonly scheduler?: SchedulerOptions;
+  /**
+   * Sources are held back while provenance indexing is more than this many events behind (1,000,000),
+   * as NiFi slows a flow that outruns its provenance repository.
+   */
+  readonly provenanceMaxIndexLag?: number;
   /** Queue swap threshold and batch (20,000 / 10,000). */
   readonly swapThreshold?: number;
   readonly swapBatchSize?: number;
@@ -234,7 +239,7 @@ export class Engine {
       provenanceEnabled: provenanceMode !== 'off',
       place: (puts) => this.#place(puts),
     };
-    this.scheduler = new Scheduler(this.#host, options.scheduler);
+    this.scheduler = new Scheduler(this.#host, { ...options.scheduler, holdSources: () => this.#provenanceBehind() });
   }
 
   /**
@@ -1130,6 +1135,28 @@ export class Engine {
     if (node.generation !== generation || node.runState !== 'STARTING') return;
     node.runState = 'RUNNING';
     this.scheduler.schedule(node);
+  }
+
+  #lagCheckedAt = 0;
+  #lagEngaged = false;
+
+  /** Whether provenance indexing is so far behind that sources should wait (checked every 50 ms). */
+  #provenanceBehind(): boolean {
+    const now = Date.now();
+    if (now - this.#lagCheckedAt < 50) return this.#lagEngaged;
+    this.#lagCheckedAt = now;
+    const limit = this.options.provenanceMaxIndexLag ?? 1_000_000;
+    const lag = this.provenance.indexLag();
+    const engaged = this.#lagEngaged ? lag > limit / 2 : lag > limit;
+    if (engaged !== this.#lagEngaged) {
+      this.#lagEngaged = engaged;
+      const message = engaged
+        ? `provenance indexing is ${lag.toLocaleString('en-US')} events behind; sources are slowed until it catches up`
+        : 'provenance indexing caught up; sources run at full speed again';
+      this.bulletins.add({ level: engaged ? 'WARN' : 'INFO', message });
+      this.#log({ level: engaged ? 'WARN' : 'INFO', message });
+    }
+    return engaged;
   }
 
   #adminYieldMs(): number {

@@ -243,6 +243,10 @@ export class FileProvenanceRepository implements ProvenanceRepository {
   }
 
   /** Event count (retained, including not yet indexed), oldest indexed event time, bytes on disk, index lag. */
+  indexLag(): number {
+    return this.#state === 'open' ? Math.max(0, this.#journal.nextId - 1 - this.#indexer.indexedId) : 0;
+  }
+
   stats(): { events: number; oldestEventTime: number | null; bytes: number; indexLag: number } {
     const reader = this.#open();
     const segments = this.#journal.segments;

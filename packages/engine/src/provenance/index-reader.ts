@@ -48,7 +48,7 @@ export class IndexReader {
 
   constructor(dbPath: string) {
     this.#db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    this.#db.pragma('cache_size = -32768');
+    this.#db.pragma('cache_size = -8192');
   }
 
   /** The interned key of a component id, if the index has seen it. */

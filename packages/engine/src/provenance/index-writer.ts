@@ -148,7 +148,7 @@ export class Indexer {
     try {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
-      db.pragma('cache_size = -65536');
+      db.pragma('cache_size = -16384');
       // Truncate the WAL after checkpoints: it counts towards the size limit.
       db.pragma('journal_size_limit = 8388608');
       db.exec(SCHEMA_SQL);

@@ -143,6 +143,10 @@ export class MemoryProvenanceRepository implements ProvenanceRepository {
   }
 
   /** `bytes` estimates the memory held (UTF-16 text plus a fixed overhead per event). */
+  indexLag(): number {
+    return 0;
+  }
+
   stats(): { events: number; oldestEventTime: number | null; bytes: number; indexLag: number } {
     return {
       events: this.#count,

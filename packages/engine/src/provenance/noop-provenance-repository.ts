@@ -50,6 +50,10 @@ export class NoopProvenanceRepository implements ProvenanceRepository {
 
   async enforceRetention(): Promise<void> {}
 
+  indexLag(): number {
+    return 0;
+  }
+
   stats(): { events: number; oldestEventTime: number | null; bytes: number; indexLag: number } {
     return { events: 0, oldestEventTime: null, bytes: 0, indexLag: 0 };
   }

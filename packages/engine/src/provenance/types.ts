@@ -189,5 +189,7 @@ export interface ProvenanceRepository {
   /** Runs retention now (age and size). */
   enforceRetention(): Promise<void>;
   stats(): { events: number; oldestEventTime: number | null; bytes: number; indexLag: number };
+  /** Events appended but not yet indexed; cheap enough to call on every scheduling decision. */
+  indexLag(): number;
   close(): Promise<void>;
 }

@@ -14,6 +14,8 @@ export interface SchedulerOptions {
   readonly administrativeYieldMs?: number;
   /** The dispatch loop gives the event loop back after this long, in ms (10). */
   readonly sliceMs?: number;
+  /** While this returns true, sources (processors without input) are held back (provenance behind). */
+  readonly holdSources?: () => boolean;
 }
 
 /**
@@ -46,6 +48,7 @@ export class Scheduler {
   readonly #boredYieldMs: number;
   readonly #adminYieldMs: number;
   readonly #sliceMs: number;
+  readonly #holdSources: (() => boolean) | undefined;
   readonly #ready = new Set<ProcessorNode>();
   /** Nodes between schedule() and unschedule(); only these are dispatched (runOnce tasks are not). */
   readonly #scheduled = new Set<ProcessorNode>();
@@ -60,6 +63,7 @@ export class Scheduler {
     this.#boredYieldMs = options.boredYieldMs ?? 10;
     this.#adminYieldMs = options.administrativeYieldMs ?? 10_000;
     this.#sliceMs = options.sliceMs ?? 10;
+    this.#holdSources = options.holdSources;
   }
 
   /** Starts scheduling a node whose runState is RUNNING. */
@@ -185,6 +189,11 @@ export class Scheduler {
     }
     if (node.isBackPressured()) {
       this.#ready.delete(node); // a queue's spaceAvailable wakes it
+      return false;
+    }
+    if (node.isSource && this.#holdSources?.() === true) {
+      this.#ready.delete(node);
+      this.#wakeAt(node, now + 100);
       return false;
     }
     if (!node.isSource && node.definition.triggerWhenEmpty !== true && !node.hasInput()) {
