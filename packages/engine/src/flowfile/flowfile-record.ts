@@ -107,6 +107,7 @@ export class FlowFileRecord implements FlowFile {
 }
 
 /** Characters that JSON.stringify would escape (or a surrogate it might): such strings take the slow path. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must be found
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 function quote(text: string): string {
