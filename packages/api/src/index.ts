@@ -4,6 +4,15 @@
  */
 export { ContentTooLargeError, ProcessException, PropertyValueError } from './errors.ts';
 export { CoreAttributes, type FlowFile, FORBIDDEN_ATTRIBUTE_KEYS } from './flowfile.ts';
+export {
+  FLOWFILE_V3_MIME_TYPE,
+  FlowFileV3Error,
+  packFlowFileV3,
+  packFlowFileV3Header,
+  type UnpackedFlowFile,
+  type UnpackLimits,
+  unpackFlowFileV3,
+} from './flowfile-v3.ts';
 export { type ComponentLogger, LOG_LEVELS, type LogLevel, logLevelRank } from './logger.ts';
 export {
   type AnyProcessorDefinition,
@@ -11,6 +20,7 @@ export {
   type DefaultSchedule,
   type DynamicPropertiesSpec,
   defineProcessor,
+  type JsonPathQuery,
   type ProcessContext,
   type ProcessorDefinition,
   type PropertyValue,
@@ -25,6 +35,7 @@ export {
   dataSize,
   type ExpressionScope,
   integer,
+  jsonPath,
   type NumericOptions,
   number,
   type PropertyDescriptor,

@@ -24,6 +24,17 @@ export interface PropertyValue {
   /** Bytes. */
   asDataSize(flowFile?: FlowFile): number | undefined;
   asRegExp(flowFile?: FlowFile, flags?: string): RegExp | undefined;
+  /** The value as a compiled JSONPath (`json-path` properties, and dynamic ones declared as paths). */
+  asJsonPath(flowFile?: FlowFile): JsonPathQuery | undefined;
+}
+
+/** A compiled JSONPath expression. */
+export interface JsonPathQuery {
+  readonly source: string;
+  /** True when the path can match at most one value (no wildcards, filters, slices or recursion). */
+  readonly definite: boolean;
+  /** Every value the path matches in a parsed JSON document, in document order. */
+  evaluate(document: unknown): unknown[];
 }
 
 /** What a component is given at run time. Property names are the keys the definition declared. */
@@ -67,7 +78,7 @@ export interface ValidationContext<P extends string = string> {
 export interface DynamicPropertiesSpec {
   readonly description: string;
   /** `boolean-expression`: each value must be an expression producing true/false. */
-  readonly valueIs?: 'string' | 'expression' | 'boolean-expression';
+  readonly valueIs?: 'string' | 'expression' | 'boolean-expression' | 'json-path';
   readonly expression?: ExpressionScope;
   /**
    * Each dynamic property also becomes a relationship of the same name (RouteOnAttribute), always

@@ -18,6 +18,7 @@ export type PropertyKind =
   | 'time-period'
   | 'data-size'
   | 'regex'
+  | 'json-path'
   | 'service';
 
 /** One allowable value of a `choice` property, with the text the editor shows. */
@@ -133,6 +134,11 @@ export function regex(options: PropertyOptions): PropertyDescriptor {
   return build('regex', options);
 }
 
+/** A JSONPath expression (`$.store.book[*].author`), checked by the engine and compiled once. */
+export function jsonPath(options: PropertyOptions): PropertyDescriptor {
+  return build('json-path', options);
+}
+
 /** A reference to a controller service that provides the API `provides` (by service id). */
 export function service(provides: string, options: PropertyOptions): PropertyDescriptor {
   return build('service', { ...options, service: provides });
@@ -203,6 +209,7 @@ function checkKind(descriptor: PropertyDescriptor, value: string): string | unde
     }
     case 'string':
     case 'service':
+    case 'json-path': // the engine parses it (the parser lives with Expression Language)
       return undefined;
   }
 }

@@ -1,6 +1,6 @@
-import type { FlowFile, PropertyDescriptor, PropertyValue } from '@sluice/api';
+import type { FlowFile, JsonPathQuery, PropertyDescriptor, PropertyValue } from '@sluice/api';
 import { PropertyValueError, parseDataSize, parseTimePeriod } from '@sluice/api';
-import { type CompiledTemplate, compile, type EvaluationContext, ExpressionError } from '@sluice/expression';
+import { type CompiledTemplate, compile, compileJsonPath, type EvaluationContext, ExpressionError } from '@sluice/expression';
 
 /** What property evaluation may look up besides FlowFile attributes. */
 export interface PropertyEnvironment {
@@ -216,6 +216,25 @@ export class ConfiguredProperty implements PropertyValue {
     } catch (e) {
       throw new PropertyValueError(this.#name, `not a valid regular expression: ${e instanceof Error ? e.message : String(e)}`);
     }
+  }
+
+  #jsonPaths: Map<string, JsonPathQuery> | undefined;
+
+  asJsonPath(flowFile?: FlowFile): JsonPathQuery | undefined {
+    const value = this.evaluate(flowFile);
+    if (value === undefined || value === '') return undefined;
+    this.#jsonPaths ??= new Map();
+    let compiled = this.#jsonPaths.get(value);
+    if (compiled === undefined) {
+      try {
+        compiled = compileJsonPath(value);
+      } catch (e) {
+        throw new PropertyValueError(this.#name, `not a valid JSONPath: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (this.#jsonPaths.size > 1000) this.#jsonPaths.clear();
+      this.#jsonPaths.set(value, compiled);
+    }
+    return compiled;
   }
 
   /** The descriptor (undefined for dynamic properties). */

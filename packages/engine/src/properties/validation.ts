@@ -5,7 +5,7 @@ import {
   usesExpression,
   validateLiteral,
 } from '@sluice/api';
-import { validate as validateExpression } from '@sluice/expression';
+import { compileJsonPath, validate as validateExpression } from '@sluice/expression';
 import { referencedParameters, substituteParameters } from './configured-property.ts';
 
 /** What validation needs to know about the rest of the flow. */
@@ -46,7 +46,7 @@ export function validateProperties(
       continue;
     }
     const problem = checkValue(name, raw, descriptor.expression, descriptor.sensitive, env, (literal) =>
-      validateLiteral(descriptor, literal),
+      descriptor.kind === 'json-path' ? jsonPathProblem(literal) : validateLiteral(descriptor, literal),
     );
     if (problem !== undefined) {
       problems.push({ property: name, message: problem });
@@ -84,7 +84,7 @@ export function validateProperties(
       expression,
       dynamic.sensitive === true,
       env,
-      () => undefined,
+      (literal) => (dynamic.valueIs === 'json-path' ? jsonPathProblem(literal) : undefined),
       dynamic.valueIs === 'boolean-expression',
     );
     if (problem !== undefined) problems.push({ property: name, message: problem });
@@ -127,4 +127,13 @@ function checkValue(
     return e instanceof PropertyValueError ? e.problem : String(e);
   }
   return literal(resolved);
+}
+
+function jsonPathProblem(path: string): string | undefined {
+  try {
+    compileJsonPath(path);
+    return undefined;
+  } catch (e) {
+    return `not a valid JSONPath: ${e instanceof Error ? e.message : String(e)}`;
+  }
 }
