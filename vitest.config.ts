@@ -11,7 +11,7 @@ const shared = {
 export default defineConfig({
   ...shared,
   test: {
-    projects: ['packages/api', 'packages/expression', 'packages/engine', 'packages/testing', 'processors', 'apps/server'].map(
+    projects: ['packages/api', 'packages/expression', 'packages/protocol', 'packages/site-to-site', 'packages/engine', 'packages/testing', 'processors', 'apps/server'].map(
       (root) => ({
         ...shared,
         test: {
