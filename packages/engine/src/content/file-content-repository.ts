@@ -18,6 +18,7 @@ import { open as openAsync, readdir, rename as renameAsync, stat as statAsync, u
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ContentClaim } from '../flowfile/claim.ts';
+import { ReferenceCounts } from './reference-counts.ts';
 import {
   ContentNotFoundError,
   type ContentRepository,
@@ -83,8 +84,6 @@ class Resource {
   dirty = false;
   /** fdatasyncs in flight on writeFd. */
   syncing = 0;
-  /** Waiting for the release grace to pass. */
-  pending = false;
   /** The writer gave up; delete the file as soon as nothing is in flight. */
   discarded = false;
 
@@ -253,10 +252,13 @@ export class FileContentRepository implements ContentRepository {
 
   readonly #live = new Map<string, Resource>();
   /** Recovered counts of resources whose file is gone: kept so releases balance. */
-  readonly #phantoms = new Map<string, number>();
+  readonly #refs = new ReferenceCounts<Resource>({
+    live: (id) => this.#live.get(id),
+    graceMs: () => this.#settings.releaseGraceMs,
+    releaseNow: (r, now) => this.#releaseNow(r, now),
+  });
   /** Oldest first (insertion = archive time). */
   readonly #archive = new Map<string, ArchivedFile>();
-  readonly #pending = new Set<Resource>();
   readonly #writers = new Set<FileContentWriter>();
   /** Cached read descriptors; `used` stamps make it an LRU without reordering the map on hits. */
   readonly #readFds = new Map<string, ReadFd>();
@@ -298,8 +300,6 @@ export class FileContentRepository implements ContentRepository {
 
   #housekeepingTimer: NodeJS.Timeout | null = null;
   #housekeepingRun: Promise<void> | null = null;
-  #releaseTimer: NodeJS.Timeout | null = null;
-  #releaseTimerDue = 0;
 
   /** @throws {RangeError} for invalid options; errors of `mkdir` if the directory cannot be created. */
   constructor(options: ContentRepositoryOptions) {
@@ -452,7 +452,7 @@ export class FileContentRepository implements ContentRepository {
       this.#live.delete(r.id);
       this.#liveBytes -= r.size;
     }
-    this.#pending.delete(r);
+    this.#refs.forget(r);
     this.#closeReadFd(r.id);
     this.#closeWriteFd(r);
     try {
@@ -570,7 +570,7 @@ export class FileContentRepository implements ContentRepository {
   #seal(r: Resource, now: number): void {
     r.open = false;
     this.#closeWriteFd(r);
-    if (r.count === 0) this.#unreferenced(r, now);
+    if (r.count === 0) this.#refs.unreferenced(r, now);
   }
 
   #closeWriteFd(r: Resource): void {
@@ -588,16 +588,7 @@ export class FileContentRepository implements ContentRepository {
   // Reference counting and release
 
   claimant(resourceId: string): void {
-    const r = this.#live.get(resourceId);
-    if (r !== undefined) {
-      r.count++;
-      return;
-    }
-    const phantom = this.#phantoms.get(resourceId);
-    if (phantom !== undefined) {
-      this.#phantoms.set(resourceId, phantom + 1);
-      return;
-    }
+    if (this.#refs.claim(resourceId)) return;
     const archived = this.#archive.get(resourceId);
     if (archived !== undefined) {
       this.#restore(archived, 1);
@@ -609,84 +600,18 @@ export class FileContentRepository implements ContentRepository {
   }
 
   release(resourceId: string): void {
-    const r = this.#live.get(resourceId);
-    if (r !== undefined && r.count > 0) {
-      r.count--;
-      if (r.count === 0 && !r.open) this.#unreferenced(r, Date.now());
-      return;
-    }
-    const phantom = this.#phantoms.get(resourceId);
-    if (phantom !== undefined) {
-      if (phantom <= 1) this.#phantoms.delete(resourceId);
-      else this.#phantoms.set(resourceId, phantom - 1);
-      return;
-    }
-    throw new Error(
-      r === undefined
-        ? `Release of unknown content resource ${resourceId} (no claimant was counted): a claimant/release imbalance`
-        : `Release of content resource ${resourceId} whose claimant count is already 0: a claimant/release imbalance`,
-    );
+    this.#refs.release(resourceId);
   }
 
   claimantCount(resourceId: string): number {
-    return this.#live.get(resourceId)?.count ?? this.#phantoms.get(resourceId) ?? 0;
-  }
-
-  /** Count 0 and sealed: released now if its last write is older than the grace, else when it passes. */
-  #unreferenced(r: Resource, now: number): void {
-    const grace = this.#settings.releaseGraceMs;
-    // Strictly greater: content written in this very millisecond may belong to a caller that has
-    // not had the chance to claim it yet, so it always waits for a later timer tick.
-    if (now - r.lastWriteMs > grace) {
-      this.#releaseNow(r, now);
-      return;
-    }
-    if (!r.pending) {
-      r.pending = true;
-      this.#pending.add(r);
-    }
-    this.#armReleaseTimer(r.lastWriteMs + grace + 1);
-  }
-
-  #armReleaseTimer(dueMs: number): void {
-    if (this.#closed) return;
-    if (this.#releaseTimer !== null) {
-      if (this.#releaseTimerDue <= dueMs) return;
-      clearTimeout(this.#releaseTimer);
-    }
-    this.#releaseTimerDue = dueMs;
-    this.#releaseTimer = setTimeout(
-      () => {
-        this.#releaseTimer = null;
-        this.#processPending(Date.now());
-      },
-      Math.max(0, dueMs - Date.now()),
-    );
-    this.#releaseTimer.unref();
-  }
-
-  #processPending(now: number): void {
-    const grace = this.#settings.releaseGraceMs;
-    for (const r of this.#pending) {
-      if (now - r.lastWriteMs <= grace) {
-        // Roughly ordered by due time: the rest waits for the next tick.
-        this.#armReleaseTimer(r.lastWriteMs + grace + 1);
-        return;
-      }
-      this.#pending.delete(r);
-      r.pending = false;
-      if (r.count === 0 && !r.open && this.#live.get(r.id) === r) this.#releaseNow(r, now);
-    }
+    return this.#refs.count(resourceId);
   }
 
   /** Moves a file out of the live area: into the archive, or deleted when archiving is off. */
   #releaseNow(r: Resource, now: number): void {
     this.#live.delete(r.id);
     this.#liveBytes -= r.size;
-    if (r.pending) {
-      r.pending = false;
-      this.#pending.delete(r);
-    }
+    this.#refs.forget(r);
     this.#closeReadFd(r.id);
     // Nobody needs garbage to be durable.
     r.dirty = false;
@@ -831,7 +756,7 @@ export class FileContentRepository implements ContentRepository {
     if (r !== undefined) return r.size >= end;
     const archived = this.#archive.get(claim.resourceId);
     if (archived !== undefined) return archived.size >= end;
-    if (this.#phantoms.has(claim.resourceId)) return false;
+    if (this.#refs.hasPhantom(claim.resourceId)) return false;
     // Not known to this run (e.g. before recover): ask the file system.
     try {
       const [fd] = this.#openForRead(claim.resourceId);
@@ -1078,7 +1003,7 @@ export class FileContentRepository implements ContentRepository {
   async #housekeepingNow(): Promise<void> {
     if (this.#closed) return;
     const now = Date.now();
-    this.#processPending(now);
+    this.#refs.processPending(now);
     const s = this.#settings;
     const doomed: ArchivedFile[] = [];
     // Age: the index is in archive order, so the expired files are at its head.
@@ -1204,7 +1129,7 @@ export class FileContentRepository implements ContentRepository {
         }
       }
       // The file is gone: reads fail with ContentNotFoundError, releases still balance.
-      this.#phantoms.set(id, count);
+      this.#refs.setPhantom(id, count);
     }
     this.#checkDisk(Date.now());
   }
@@ -1243,9 +1168,8 @@ export class FileContentRepository implements ContentRepository {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#housekeepingTimer !== null) clearInterval(this.#housekeepingTimer);
-    if (this.#releaseTimer !== null) clearTimeout(this.#releaseTimer);
+    this.#refs.close();
     this.#housekeepingTimer = null;
-    this.#releaseTimer = null;
     // Unfinished content was never committed: writers give up (their files go).
     for (const writer of [...this.#writers]) writer.abort();
     await this.#housekeepingRun?.catch(() => undefined);

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ContentClaim } from '../flowfile/claim.ts';
+import { ReferenceCounts } from './reference-counts.ts';
 import {
   ContentNotFoundError,
   type ContentRepository,
@@ -32,7 +33,6 @@ class MemoryResource {
   count = 0;
   size = 0;
   open = true;
-  pending = false;
   lastWriteMs: number;
   data: Buffer;
 
@@ -84,9 +84,11 @@ function checkSettings(settings: MemoryContentRepositorySettings): void {
  */
 export class MemoryContentRepository implements ContentRepository {
   readonly #resources = new Map<string, MemoryResource>();
-  /** Recovered counts of resources that do not exist here (content of a previous process). */
-  readonly #phantoms = new Map<string, number>();
-  readonly #pending = new Set<MemoryResource>();
+  readonly #refs = new ReferenceCounts<MemoryResource>({
+    live: (id) => this.#resources.get(id),
+    graceMs: () => this.#grace,
+    releaseNow: (r) => this.#drop(r),
+  });
   readonly #onWatermark: ((full: boolean, message: string) => void) | undefined;
   #maxAppendable: number;
   #maxBytes: number;
@@ -96,8 +98,6 @@ export class MemoryContentRepository implements ContentRepository {
   #liveBytes = 0;
   #full = false;
   #closed = false;
-  #timer: NodeJS.Timeout | null = null;
-  #timerDue = 0;
 
   /** @throws {RangeError} for invalid options. */
   constructor(options: MemoryContentRepositoryOptions = {}) {
@@ -225,54 +225,12 @@ export class MemoryContentRepository implements ContentRepository {
 
   #seal(r: MemoryResource, now: number): void {
     r.open = false;
-    if (r.count === 0) this.#unreferenced(r, now);
-  }
-
-  #unreferenced(r: MemoryResource, now: number): void {
-    if (now - r.lastWriteMs > this.#grace) {
-      this.#drop(r);
-      return;
-    }
-    if (!r.pending) {
-      r.pending = true;
-      this.#pending.add(r);
-    }
-    this.#arm(r.lastWriteMs + this.#grace + 1);
-  }
-
-  #arm(due: number): void {
-    if (this.#closed) return;
-    if (this.#timer !== null) {
-      if (this.#timerDue <= due) return;
-      clearTimeout(this.#timer);
-    }
-    this.#timerDue = due;
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = null;
-        this.#processPending(Date.now());
-      },
-      Math.max(0, due - Date.now()),
-    );
-    this.#timer.unref();
-  }
-
-  #processPending(now: number): void {
-    for (const r of this.#pending) {
-      if (now - r.lastWriteMs <= this.#grace) {
-        this.#arm(r.lastWriteMs + this.#grace + 1);
-        return;
-      }
-      this.#pending.delete(r);
-      r.pending = false;
-      if (r.count === 0 && !r.open && this.#resources.get(r.id) === r) this.#drop(r);
-    }
+    if (r.count === 0) this.#refs.unreferenced(r, now);
   }
 
   #drop(r: MemoryResource): void {
     this.#resources.delete(r.id);
-    this.#pending.delete(r);
-    r.pending = false;
+    this.#refs.forget(r);
     this.#liveBytes -= r.size;
     if (this.#full) this.#updateFull();
   }
@@ -319,41 +277,17 @@ export class MemoryContentRepository implements ContentRepository {
   }
 
   claimant(resourceId: string): void {
-    const r = this.#resources.get(resourceId);
-    if (r !== undefined) {
-      r.count++;
-      return;
+    if (!this.#refs.claim(resourceId)) {
+      throw new ContentNotFoundError(`Cannot claim resource ${resourceId}: it was released or never existed`);
     }
-    const phantom = this.#phantoms.get(resourceId);
-    if (phantom !== undefined) {
-      this.#phantoms.set(resourceId, phantom + 1);
-      return;
-    }
-    throw new ContentNotFoundError(`Cannot claim resource ${resourceId}: it was released or never existed`);
   }
 
   release(resourceId: string): void {
-    const r = this.#resources.get(resourceId);
-    if (r !== undefined && r.count > 0) {
-      r.count--;
-      if (r.count === 0 && !r.open) this.#unreferenced(r, Date.now());
-      return;
-    }
-    const phantom = this.#phantoms.get(resourceId);
-    if (phantom !== undefined) {
-      if (phantom <= 1) this.#phantoms.delete(resourceId);
-      else this.#phantoms.set(resourceId, phantom - 1);
-      return;
-    }
-    throw new Error(
-      r === undefined
-        ? `Release of unknown content resource ${resourceId} (no claimant was counted): a claimant/release imbalance`
-        : `Release of content resource ${resourceId} whose claimant count is already 0: a claimant/release imbalance`,
-    );
+    this.#refs.release(resourceId);
   }
 
   claimantCount(resourceId: string): number {
-    return this.#resources.get(resourceId)?.count ?? this.#phantoms.get(resourceId) ?? 0;
+    return this.#refs.count(resourceId);
   }
 
   async sync(): Promise<void> {}
@@ -371,7 +305,7 @@ export class MemoryContentRepository implements ContentRepository {
       if (!(Number.isSafeInteger(count) && count > 0)) continue;
       const r = this.#resources.get(id);
       if (r !== undefined) r.count = count;
-      else this.#phantoms.set(id, count);
+      else this.#refs.setPhantom(id, count);
     }
     for (const r of [...this.#resources.values()]) {
       if (!r.open && r.count === 0) this.#drop(r);
@@ -379,7 +313,7 @@ export class MemoryContentRepository implements ContentRepository {
   }
 
   async housekeeping(): Promise<void> {
-    this.#processPending(Date.now());
+    this.#refs.processPending(Date.now());
   }
 
   stats(): ContentRepositoryStats {
@@ -397,7 +331,6 @@ export class MemoryContentRepository implements ContentRepository {
 
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#refs.close();
   }
 }
