@@ -6,6 +6,8 @@
  * MergeContent ("FlowFile Stream v3") and Site-to-Site interchange. Content is streamed both ways.
  */
 
+import { isUtf8 } from 'node:buffer';
+
 const MAGIC = Buffer.from('NiFiFF3', 'latin1');
 
 /** MIME type of a FlowFile v3 stream. */
@@ -74,6 +76,8 @@ export interface UnpackLimits {
   readonly maxAttributes?: number;
   /** Most bytes of one attribute key or value (16 MiB). */
   readonly maxFieldBytes?: number;
+  /** Most bytes of all attribute keys and values of one FlowFile (64 MiB). */
+  readonly maxAttributeBytes?: number;
 }
 
 /**
@@ -86,25 +90,61 @@ export async function* unpackFlowFileV3(
 ): AsyncGenerator<UnpackedFlowFile> {
   const maxAttributes = limits.maxAttributes ?? 100_000;
   const maxField = limits.maxFieldBytes ?? 16 * 1024 * 1024;
+  const maxTotal = limits.maxAttributeBytes ?? 64 * 1024 * 1024;
   const iterator = source[Symbol.asyncIterator]();
-  let buffer: Buffer = Buffer.alloc(0);
-  let offset = 0; // bytes consumed before `buffer`
+  // Unconsumed input as a list of chunks (joined only when a field spans chunks), so a large
+  // attribute arriving in many small chunks is copied once, not once per chunk.
+  const chunks: Buffer[] = [];
+  let available = 0;
+  let offset = 0; // bytes consumed so far
   let done = false;
 
   const fill = async (need: number): Promise<boolean> => {
-    while (buffer.length < need && !done) {
+    while (available < need && !done) {
       const next = await iterator.next();
       if (next.done === true) done = true;
-      else buffer = buffer.length === 0 ? Buffer.from(next.value) : Buffer.concat([buffer, next.value]);
+      else if (next.value.length > 0) {
+        chunks.push(Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength));
+        available += next.value.length;
+      }
     }
-    return buffer.length >= need;
+    return available >= need;
+  };
+  /** Up to `n` bytes from the front, without copying when the first chunk suffices. */
+  const front = (n: number): Buffer => {
+    const first = chunks[0];
+    if (first === undefined) return Buffer.alloc(0);
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) chunks.shift();
+      else chunks[0] = first.subarray(n);
+      available -= n;
+      offset += n;
+      return out;
+    }
+    const parts: Buffer[] = [];
+    let got = 0;
+    while (got < n) {
+      const chunk = chunks[0];
+      if (chunk === undefined) break;
+      const take = Math.min(chunk.length, n - got);
+      parts.push(chunk.subarray(0, take));
+      if (take === chunk.length) chunks.shift();
+      else chunks[0] = chunk.subarray(take);
+      got += take;
+    }
+    available -= got;
+    offset += got;
+    return Buffer.concat(parts, got);
   };
   const take = async (n: number, what: string): Promise<Buffer> => {
-    if (!(await fill(n))) throw new FlowFileV3Error(`stream ended inside ${what}`, offset + buffer.length);
-    const out = buffer.subarray(0, n);
-    buffer = buffer.subarray(n);
-    offset += n;
-    return out;
+    if (!(await fill(n))) throw new FlowFileV3Error(`stream ended inside ${what}`, offset + available);
+    return front(n);
+  };
+  const text = async (n: number, what: string): Promise<string> => {
+    const bytes = await take(n, what);
+    if (!isUtf8(bytes)) throw new FlowFileV3Error(`${what} is not valid UTF-8`, offset - n);
+    return bytes.toString('utf8');
   };
   const readField = async (what: string): Promise<number> => {
     const short = (await take(2, what)).readUInt16BE(0);
@@ -120,15 +160,18 @@ export async function* unpackFlowFileV3(
     if (count > maxAttributes)
       throw new FlowFileV3Error(`${count} attributes is more than the limit of ${maxAttributes}`, offset);
     const attributes = new Map<string, string>();
+    let totalBytes = 0;
     for (let i = 0; i < count; i++) {
       const keyLength = await readField(`attribute ${i + 1}'s key length`);
       if (keyLength > maxField)
         throw new FlowFileV3Error(`an attribute key of ${keyLength} bytes is more than the limit`, offset);
-      const key = (await take(keyLength, `attribute ${i + 1}'s key`)).toString('utf8');
+      const key = await text(keyLength, `attribute ${i + 1}'s key`);
       const valueLength = await readField(`attribute "${key}"'s value length`);
       if (valueLength > maxField)
         throw new FlowFileV3Error(`attribute "${key}" has a value of ${valueLength} bytes, more than the limit`, offset);
-      attributes.set(key, (await take(valueLength, `attribute "${key}"'s value`)).toString('utf8'));
+      totalBytes += keyLength + valueLength;
+      if (totalBytes > maxTotal) throw new FlowFileV3Error(`attributes of more than ${maxTotal} bytes in one FlowFile`, offset);
+      attributes.set(key, await text(valueLength, `attribute "${key}"'s value`));
     }
     const length = (await take(8, 'the content length')).readBigUInt64BE(0);
     if (length > BigInt(Number.MAX_SAFE_INTEGER)) throw new FlowFileV3Error(`content length ${length} is too large`, offset - 8);
@@ -140,13 +183,10 @@ export async function* unpackFlowFileV3(
         if (consumed) throw new Error('the content of this FlowFile was already read');
         consumed = true;
         while (remaining > 0) {
-          if (buffer.length === 0 && !(await fill(1)))
+          if (available === 0 && !(await fill(1)))
             throw new FlowFileV3Error(`stream ended with ${remaining} bytes of content missing`, offset);
-          const n = Math.min(remaining, buffer.length);
-          const chunk = buffer.subarray(0, n);
-          buffer = buffer.subarray(n);
-          offset += n;
-          remaining -= n;
+          const chunk = front(Math.min(remaining, chunks[0]?.length ?? 0));
+          remaining -= chunk.length;
           yield chunk;
         }
       },
@@ -155,12 +195,9 @@ export async function* unpackFlowFileV3(
     // Skip whatever content the consumer did not read (none of it, or the rest after it stopped).
     consumed = true;
     while (remaining > 0) {
-      if (buffer.length === 0 && !(await fill(1)))
+      if (available === 0 && !(await fill(1)))
         throw new FlowFileV3Error(`stream ended with ${remaining} bytes of content missing`, offset);
-      const n = Math.min(remaining, buffer.length);
-      buffer = buffer.subarray(n);
-      offset += n;
-      remaining -= n;
+      remaining -= front(Math.min(remaining, chunks[0]?.length ?? 0)).length;
     }
   }
 }

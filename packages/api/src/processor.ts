@@ -49,6 +49,8 @@ export interface ProcessContext<P extends string = string> {
   readonly relationships: ReadonlySet<string>;
   /** Relationships that are connected or auto-terminated (a FlowFile sent elsewhere is an error). */
   isRelationshipAvailable(relationship: string): boolean;
+  /** Whether any connection feeds this processor (NiFi's hasIncomingConnection). */
+  hasIncomingConnection(): boolean;
   /**
    * Resolves a file-system path (relative to the working directory) and checks that it lies under a
    * root the administrator allowed, after following symlinks. File processors must use it for every

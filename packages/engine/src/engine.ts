@@ -473,8 +473,32 @@ export class Engine {
     for (const [id, { definition }] of flat.services) {
       const type = this.registry.service(definition.type);
       if (type === undefined) continue;
-      const env = this.#validationEnv(flat, document, flat.services.get(id)?.groupId ?? 'root');
+      const groupId = flat.services.get(id)?.groupId ?? 'root';
+      const env = this.#validationEnv(flat, document, groupId);
       const errors = validateProperties(type, definition.properties, env);
+      if (errors.length === 0 && type.validate !== undefined) {
+        // Checks across properties, as for processors (e.g. "a URL or a host, not both").
+        const propertyEnv = this.#propertyEnvironment(this.#parametersFor(flat, document, groupId), id);
+        const declared = new Map<string, ConfiguredProperty>();
+        for (const [name, descriptor] of Object.entries(type.properties)) {
+          const raw = definition.properties[name];
+          declared.set(name, new ConfiguredProperty(name, descriptor, raw ?? descriptor.default, propertyEnv, descriptor.expression));
+        }
+        try {
+          for (const message of type.validate({
+            getProperty: (name) => {
+              const property = declared.get(name);
+              if (property === undefined) throw new Error(`${type.type} has no property "${name}"`);
+              return property;
+            },
+            dynamicProperties: new Map(),
+          })) {
+            errors.push({ message });
+          }
+        } catch (e) {
+          errors.push({ message: e instanceof Error ? e.message : String(e) });
+        }
+      }
       if (errors.length > 0) {
         invalid.set(
           id,
@@ -542,6 +566,8 @@ export class Engine {
     for (const relationship of config.retry?.relationships ?? []) {
       if (!relationships.has(relationship)) problems.push({ message: `retries unknown relationship "${relationship}"` });
     }
+    const backoffProblem = config.retry === undefined ? undefined : checkPeriod(config.retry.maxBackoff);
+    if (backoffProblem !== undefined) problems.push({ message: `retry max backoff: ${backoffProblem}` });
     if (definition.input === 'required' && incoming === 0) problems.push({ message: 'needs an incoming connection' });
     if (definition.input === 'forbidden' && incoming > 0) problems.push({ message: 'takes no incoming connections' });
     if (definition.validate !== undefined && problems.length === 0) {
@@ -741,7 +767,12 @@ export class Engine {
       const existing = this.#nodes.get(id);
       const definition = componentDefinition(component, this.registry);
       if (definition === undefined) continue;
-      const scheduling = component.kind === 'processor' ? parseScheduling(component.config) : passThroughScheduling();
+      // An invalid schedule or retry setting makes a stopped processor invalid (validation said so),
+      // not the whole apply fail half-way: it gets harmless defaults until it is fixed.
+      const scheduling =
+        component.kind === 'processor'
+          ? (orUndefined(() => parseScheduling(component.config)) ?? passThroughScheduling())
+          : passThroughScheduling();
       if (existing === undefined) {
         const node: ProcessorNode = new ProcessorNode(
           id,
@@ -780,7 +811,7 @@ export class Engine {
       }
       const node = this.#nodes.get(id);
       if (node === undefined) continue;
-      node.retry = component.kind === 'processor' ? parseRetry(component.config) : undefined;
+      node.retry = component.kind === 'processor' ? orUndefined(() => parseRetry(component.config)) : undefined;
       node.autoTerminated = new Set(component.config.autoTerminate);
       node.relationships =
         component.kind === 'processor' ? relationshipsFor(definition, component.config) : new Set([PASS_THROUGH]);
@@ -1685,6 +1716,15 @@ function parseScheduling(config: ProcessorDefinitionEntry): ParsedScheduling {
     penaltyMs: field('penalty duration', s.penaltyDuration),
     yieldMs: field('yield duration', s.yieldDuration),
   };
+}
+
+/** The value of `parse`, or undefined when it throws. */
+function orUndefined<T>(parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch {
+    return undefined;
+  }
 }
 
 function passThroughScheduling(): ParsedScheduling {

@@ -176,6 +176,7 @@ function createContext(node: ProcessorNode, services: NodeServices): ProcessCont
       return node.relationships;
     },
     isRelationshipAvailable: (relationship) => node.isRelationshipAvailable(relationship),
+    hasIncomingConnection: () => node.incoming.length > 0,
     resolvePath: (path) => services.resolvePath(path),
     yield: () => services.yieldNode(node, node.scheduling.yieldMs),
     isScheduled: () => node.runState === 'RUNNING' || node.runState === 'STARTING',
