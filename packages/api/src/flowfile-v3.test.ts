@@ -117,6 +117,8 @@ describe('FlowFile v3 hostile input', () => {
       Array.from({ length: 5 }, (_, i): [string, string] => [`k${i}`, 'y'.repeat(1000)]),
       Buffer.alloc(0),
     );
-    await expect(all(unpackFlowFileV3(chunks(bytes, 100), { maxAttributeBytes: 2500 }))).rejects.toThrow(/attributes of more than 2500 bytes/);
+    await expect(all(unpackFlowFileV3(chunks(bytes, 100), { maxAttributeBytes: 2500 }))).rejects.toThrow(
+      /attributes of more than 2500 bytes/,
+    );
   });
 });

@@ -482,7 +482,10 @@ export class Engine {
         const declared = new Map<string, ConfiguredProperty>();
         for (const [name, descriptor] of Object.entries(type.properties)) {
           const raw = definition.properties[name];
-          declared.set(name, new ConfiguredProperty(name, descriptor, raw ?? descriptor.default, propertyEnv, descriptor.expression));
+          declared.set(
+            name,
+            new ConfiguredProperty(name, descriptor, raw ?? descriptor.default, propertyEnv, descriptor.expression),
+          );
         }
         try {
           for (const message of type.validate({
