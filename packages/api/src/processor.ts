@@ -190,7 +190,8 @@ export interface ProcessorDefinition<
 /** A processor definition with its generics erased, as registries hold them. */
 export type AnyProcessorDefinition = ProcessorDefinition<Record<string, PropertyDescriptor>, unknown>;
 
-const RELATIONSHIP_NAME = /^[a-z][a-z0-9 _.-]*$/;
+// Lowercase, as NiFi's; a leading digit is allowed (DistributeLoad's 1..N).
+const RELATIONSHIP_NAME = /^[a-z0-9][a-z0-9 _.-]*$/;
 
 /**
  * Declares a processor type. Checks the declaration itself (names, defaults against their own

@@ -11,6 +11,12 @@ export interface ServiceContext<P extends string = string> {
   readonly logger: ComponentLogger;
   /** Another enabled service this one references through a `service` property. */
   getService<T>(property: P): T;
+  /**
+   * Resolves a file-system path and checks it lies under a root the administrator allowed (as
+   * ProcessContext.resolvePath). Services that read or write files must use it.
+   * @throws {Error} naming the path when it is outside every allowed root.
+   */
+  resolvePath(path: string): string;
 }
 
 /**

@@ -915,7 +915,11 @@ export class Engine {
         if (service.enabled) continue;
         if (service.validationErrors.length > 0) continue;
         const env = this.#propertyEnvironment(this.#parametersFor(flat, document, service.groupId), id);
-        await service.enable(env, (dependency) => this.#services.get(dependency));
+        await service.enable(
+          env,
+          (dependency) => this.#services.get(dependency),
+          (path) => this.#paths.resolve(path),
+        );
       }
     }
   }

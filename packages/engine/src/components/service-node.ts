@@ -57,7 +57,11 @@ export class ServiceNode {
    * Enables the service. A failure leaves it disabled with the error logged (and returned), so the
    * processors that need it stay invalid instead of crashing.
    */
-  async enable(env: PropertyEnvironment, lookup: (id: string) => ServiceNode | undefined): Promise<string | undefined> {
+  async enable(
+    env: PropertyEnvironment,
+    lookup: (id: string) => ServiceNode | undefined,
+    resolvePath: (path: string) => string,
+  ): Promise<string | undefined> {
     if (this.#enabled) return undefined;
     const properties = new Map<string, PropertyValue>();
     for (const [name, descriptor] of Object.entries(this.type.properties)) {
@@ -80,6 +84,7 @@ export class ServiceNode {
       getProperty: property,
       dynamicProperties: dynamic,
       logger: this.logger,
+      resolvePath,
       getService: <T>(name: string): T => {
         const target = lookup(property(name).evaluate() ?? '');
         if (target === undefined || !target.enabled) throw new Error(`service referenced by "${name}" is not enabled`);

@@ -197,11 +197,16 @@ export class Scheduler {
       return false;
     }
     if (!node.isSource && node.definition.triggerWhenEmpty !== true && !node.hasInput()) {
-      this.#ready.delete(node); // a queue's dataAvailable wakes it
       let next = Number.POSITIVE_INFINITY;
       for (const c of node.incoming) next = Math.min(next, c.queue.nextEligibleAt() ?? Number.POSITIVE_INFINITY);
-      if (Number.isFinite(next)) this.#wakeAt(node, next);
-      return false;
+      // A penalty may have expired between the two reads of the clock (nextEligibleAt then
+      // promotes the FlowFile and reports nothing pending): look again before parking, or the
+      // node would sleep until unrelated data arrives.
+      if (!node.hasInput()) {
+        this.#ready.delete(node); // a queue's dataAvailable (or the penalty timer) wakes it
+        if (Number.isFinite(next)) this.#wakeAt(node, next);
+        return false;
+      }
     }
     this.#runTask(node, now);
     return true;
