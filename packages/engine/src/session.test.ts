@@ -323,9 +323,14 @@ describe.each(MODES)('process session through the engine (%s repositories)', (mo
     await engine.runOnce('p');
     const out = queued(engine, 'to-success');
     expect(out.map((f) => f.text).sort()).toEqual(['hello world!', 'hello world!', 'world'].sort());
+    // NiFi: the whole copy is a CLONE, the slice a child of a FORK of the parent.
     const clones = await events(engine, { eventType: 'CLONE' });
-    expect(clones).toHaveLength(2);
-    expect(clones.every((e) => e.flowFileUuid === ff.uuid)).toBe(true);
+    expect(clones).toHaveLength(1);
+    expect(clones[0]?.flowFileUuid).toBe(ff.uuid);
+    const forks = await events(engine, { eventType: 'FORK' });
+    expect(forks).toHaveLength(1);
+    expect(forks[0]?.flowFileUuid).toBe(ff.uuid);
+    expect(forks[0]?.childUuids).toHaveLength(1);
   });
 
   it('write, append and merge (header, footer, demarcator) produce the right content and CONTENT_MODIFIED', async () => {

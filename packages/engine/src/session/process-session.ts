@@ -239,7 +239,10 @@ export class StandardProcessSession implements ProcessSession {
     const attributes = new Map(source.attributes);
     attributes.set('uuid', uuid);
     const record = new FlowFileRecord(uuid, attributes, claim, source.entryDate, source.lineageStartDate);
-    return this.#add(record, 'clone', [source.uuid]);
+    // NiFi: a clone of the whole content is a CLONE; a clone of a part of it (a split) is a child
+    // of a FORK, one FORK event per parent listing every such child.
+    const whole = range === undefined || (range.offset === 0 && range.size === source.size);
+    return this.#add(record, whole ? 'clone' : 'fork', [source.uuid]);
   }
 
   #add(record: FlowFileRecord, origin: SessionRecord['origin'], parents: readonly string[]): FlowFileRecord {
