@@ -11,17 +11,24 @@ const shared = {
 export default defineConfig({
   ...shared,
   test: {
-    projects: ['packages/api', 'packages/expression', 'packages/protocol', 'packages/site-to-site', 'packages/engine', 'packages/testing', 'processors', 'apps/server'].map(
-      (root) => ({
-        ...shared,
-        test: {
-          name: root.split('/').pop() ?? root,
-          root,
-          include: ['src/**/*.test.ts'],
-          testTimeout: 30_000,
-          hookTimeout: 30_000,
-        },
-      }),
-    ),
+    projects: [
+      'packages/api',
+      'packages/expression',
+      'packages/protocol',
+      'packages/site-to-site',
+      'packages/engine',
+      'packages/testing',
+      'processors',
+      'apps/server',
+    ].map((root) => ({
+      ...shared,
+      test: {
+        name: root.split('/').pop() ?? root,
+        root,
+        include: ['src/**/*.test.ts'],
+        testTimeout: 30_000,
+        hookTimeout: 30_000,
+      },
+    })),
   },
 });

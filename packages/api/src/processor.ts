@@ -52,6 +52,12 @@ export interface ProcessContext<P extends string = string> {
   /** Whether any connection feeds this processor (NiFi's hasIncomingConnection). */
   hasIncomingConnection(): boolean;
   /**
+   * Relationships that can take FlowFiles now: auto-terminated ones, and those none of whose
+   * connections is full (NiFi's getAvailableRelationships). A source that accepts data from
+   * outside (HTTP, MQTT) can refuse it early when its relationship is not available.
+   */
+  availableRelationships(): ReadonlySet<string>;
+  /**
    * Resolves a file-system path (relative to the working directory) and checks that it lies under a
    * root the administrator allowed, after following symlinks. File processors must use it for every
    * path they touch.

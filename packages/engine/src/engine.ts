@@ -1445,8 +1445,10 @@ export class Engine {
   async emptyQueue(connectionId: string, requestedBy = 'a user'): Promise<number> {
     const connection = this.#connection(connectionId);
     let total = 0;
-    for (;;) {
-      const { active, swapped } = connection.queue.drop(10_000);
+    // Only what is queued now: a running source refilling the queue must not make this endless.
+    let remaining = connection.queue.size().count;
+    while (remaining > 0) {
+      const { active, swapped } = connection.queue.drop(Math.min(10_000, remaining));
       const dropped = [...active, ...swapped.flatMap((s) => s.flowFiles)];
       if (dropped.length === 0) break;
       const records: RepositoryRecord[] = active.map((f) => ({ type: 'delete', uuid: f.uuid }));
@@ -1460,6 +1462,7 @@ export class Engine {
       await this.flowFiles.commit(records);
       for (const f of dropped) if (f.claim !== null) this.content.release(f.claim.resourceId);
       total += dropped.length;
+      remaining -= dropped.length;
       await new Promise((resolve) => setImmediate(resolve));
     }
     return total;

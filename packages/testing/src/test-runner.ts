@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AnyProcessorDefinition, type AnyServiceDefinition, activeRelationships } from '@sluice/api';
 import {
+  type ContentClaim,
   Engine,
   ExtensionRegistry,
   type FlowDocumentInput,
@@ -18,6 +19,8 @@ export interface TestFlowFile {
   readonly attributes: ReadonlyMap<string, string>;
   readonly size: number;
   readonly penalized: boolean;
+  /** Where the content lives (a byte range of a resource file), or null for empty content. */
+  readonly claim: ContentClaim | null;
   attribute(name: string): string | undefined;
   /** Content as bytes. */
   content(): Buffer;
@@ -142,7 +145,11 @@ export class TestRunner {
           },
         ],
         inputPorts: definition.input === 'forbidden' ? [] : [{ id: 'input-port', name: 'input', state: 'STOPPED' }],
-        outputPorts: this.#relationships.map((r) => ({ id: `out-${r}`, name: r, state: 'STOPPED' as const })),
+        outputPorts: this.#relationships.map((r) => ({
+          id: `out-${relationshipConnectionId(r)}`,
+          name: r,
+          state: 'STOPPED' as const,
+        })),
         connections: [
           ...(definition.input === 'forbidden'
             ? []
@@ -156,9 +163,9 @@ export class TestRunner {
                 },
               ]),
           ...this.#relationships.map((r) => ({
-            id: `rel-${r}`,
+            id: relationshipConnectionId(r),
             source: { id: PROCESSOR_ID },
-            destination: { id: `out-${r}` },
+            destination: { id: `out-${relationshipConnectionId(r)}` },
             relationships: [r],
             backPressureObjectThreshold: 0,
             backPressureDataSizeThreshold: '0 B',
@@ -227,7 +234,7 @@ export class TestRunner {
         `${this.#definition.type} has no captured relationship "${relationship}" (captured: ${this.#relationships.join(', ')})`,
       );
     }
-    const id = `rel-${relationship}`;
+    const id = relationshipConnectionId(relationship);
     const size = this.engine.connection(id)?.queue.size().count ?? 0;
     return this.engine.listQueue(id, 0, size).map((e) => this.#wrap(e.flowFile, e.penalized));
   }
@@ -268,6 +275,7 @@ export class TestRunner {
       attributes: flowFile.attributes,
       size: flowFile.size,
       penalized,
+      claim: flowFile.claim,
       attribute: (name) => flowFile.attributes.get(name),
       content: () => (flowFile.claim === null ? Buffer.alloc(0) : content.read(flowFile.claim)),
       text: () => (flowFile.claim === null ? '' : content.read(flowFile.claim).toString('utf8')),
@@ -279,4 +287,9 @@ export class TestRunner {
     await this.engine.shutdown();
     if (this.#dataDir !== undefined) rmSync(this.#dataDir, { recursive: true, force: true });
   }
+}
+
+/** A component id for a relationship's capture connection; relationship names may hold spaces. */
+function relationshipConnectionId(relationship: string): string {
+  return `rel-${Buffer.from(relationship, 'utf8').toString('hex')}`;
 }

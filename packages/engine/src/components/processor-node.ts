@@ -146,6 +146,20 @@ export class ProcessorNode {
     return false;
   }
 
+  /** Relationships that can take FlowFiles now (auto-terminated, or no connection of them full). */
+  availableRelationships(): Set<string> {
+    const out = new Set<string>();
+    for (const relationship of this.relationships) {
+      if (this.autoTerminated.has(relationship)) {
+        out.add(relationship);
+        continue;
+      }
+      const connections = this.outgoing.get(relationship);
+      if (connections !== undefined && connections.length > 0 && connections.every((c) => !c.isFull())) out.add(relationship);
+    }
+    return out;
+  }
+
   /** Whether FlowFiles routed to this relationship have somewhere to go. */
   isRelationshipAvailable(relationship: string): boolean {
     return this.autoTerminated.has(relationship) || (this.outgoing.get(relationship)?.length ?? 0) > 0;
@@ -177,6 +191,7 @@ function createContext(node: ProcessorNode, services: NodeServices): ProcessCont
     },
     isRelationshipAvailable: (relationship) => node.isRelationshipAvailable(relationship),
     hasIncomingConnection: () => node.incoming.length > 0,
+    availableRelationships: () => node.availableRelationships(),
     resolvePath: (path) => services.resolvePath(path),
     yield: () => services.yieldNode(node, node.scheduling.yieldMs),
     isScheduled: () => node.runState === 'RUNNING' || node.runState === 'STARTING',

@@ -108,8 +108,8 @@ export class StandardProcessSession implements ProcessSession {
   #stateOverlay: Map<string, string | null> | undefined;
   #stateCleared = false;
   #counters: Map<string, number> | undefined;
-  /** FlowFiles that went through this session, for "did any work" checks. */
-  #touched = 0;
+  /** Whether this session ever took or created a FlowFile (explicit commits do not reset it). */
+  #worked = false;
   #bytesRead = 0;
   #bytesWritten = 0;
   readonly provenance: ProvenanceReporter;
@@ -122,9 +122,12 @@ export class StandardProcessSession implements ProcessSession {
     this.state = this.#createState();
   }
 
-  /** Whether the session took or created any FlowFile since the last commit (for bored-yield). */
+  /**
+   * Whether the session took or created any FlowFile, including work already committed explicitly
+   * (a source that awaits its commit is not idle: no bored-yield for it).
+   */
   get didWork(): boolean {
-    return this.#touched > 0;
+    return this.#worked;
   }
 
   /** Number of FlowFiles this session holds (taken or created) and not yet committed. */
@@ -178,7 +181,7 @@ export class StandardProcessSession implements ProcessSession {
       origin: 'queue',
       parents: [],
     });
-    this.#touched++;
+    this.#worked = true;
   }
 
   queueSize(): { count: number; bytes: number } {
@@ -221,6 +224,7 @@ export class StandardProcessSession implements ProcessSession {
     );
   }
 
+
   clone(flowFile: FlowFile, range?: { offset: number; size: number }): FlowFile {
     const source = this.#record(flowFile).current;
     const now = Date.now();
@@ -256,7 +260,7 @@ export class StandardProcessSession implements ProcessSession {
       origin,
       parents,
     });
-    this.#touched++;
+    this.#worked = true;
     return record;
   }
 
@@ -898,7 +902,6 @@ export class StandardProcessSession implements ProcessSession {
     this.#stateOverlay = undefined;
     this.#stateCleared = false;
     this.#counters = undefined;
-    this.#touched = 0;
     this.#bytesRead = 0;
     this.#bytesWritten = 0;
   }
