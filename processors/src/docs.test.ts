@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { standardProcessors } from './index.ts';
+import { standardProcessors, standardServices } from './index.ts';
 
 const repository = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -37,7 +37,11 @@ describe('generated processor docs', () => {
 
     it('writes a page per processor and an index, and finds them up to date', () => {
       expect(generator('--dir', dir).status).toBe(0);
-      const expected = [...standardProcessors.map((p) => `${p.type}.md`), 'README.md'].sort();
+      const expected = [
+        ...standardProcessors.map((p) => `${p.type}.md`),
+        ...standardServices.map((s) => `${s.type}.md`),
+        'README.md',
+      ].sort();
       expect(readdirSync(dir).sort()).toEqual(expected);
       const index = readFileSync(join(dir, 'README.md'), 'utf8');
       for (const p of standardProcessors) expect(index).toContain(`[${p.type}](${p.type}.md)`);

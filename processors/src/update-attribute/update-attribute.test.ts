@@ -168,4 +168,131 @@ describe('UpdateAttribute', () => {
     expect(out.map((f) => f.attribute('n'))).toEqual(Array.from({ length: 50 }, (_, i) => String(i + 1)));
     expect(runner.queued()).toBe(0);
   });
+
+  describe('conditional rules', () => {
+    const RULES = JSON.stringify([
+      { name: 'big', conditions: ['${size:toNumber():gt(100)}'], actions: { class: 'big', note: 'size ${size}' } },
+      { name: 'csv', conditions: ['${filename:endsWith(".csv")}'], actions: { class: 'table', format: 'csv' } },
+      { name: 'big csv', conditions: ['${size:toNumber():gt(100)}', '${filename:endsWith(".csv")}'], actions: { urgent: 'yes' } },
+    ]);
+
+    it('with "use clone" gives each matching rule its own FlowFile: the original for the first, clones for the rest', async () => {
+      runner = await TestRunner.create(UpdateAttribute, { properties: { rules: RULES, seen: 'yes' } });
+      const input = await runner.enqueue('content', { size: '500', filename: 'a.csv' });
+      await runner.run();
+      const out = runner.transferred('success');
+      expect(out).toHaveLength(3);
+      const byRule = new Map(out.map((f) => [f.attribute('UpdateAttribute.matchedRule'), f]));
+      const big = byRule.get('big');
+      expect(big?.uuid).toBe(input.uuid);
+      expect([big?.attribute('class'), big?.attribute('note'), big?.attribute('format')]).toEqual(['big', 'size 500', undefined]);
+      expect([byRule.get('csv')?.attribute('class'), byRule.get('csv')?.attribute('format')]).toEqual(['table', 'csv']);
+      expect(byRule.get('big csv')?.attribute('urgent')).toBe('yes');
+      // Clones start from the FlowFile as it arrived: no action of another rule leaks into them.
+      expect(byRule.get('big csv')?.attribute('class')).toBeUndefined();
+      // The properties apply to every FlowFile, and all share the content.
+      expect(out.every((f) => f.attribute('seen') === 'yes' && f.text() === 'content')).toBe(true);
+      expect((await runner.provenanceEvents('CLONE')).map((e) => e.flowFileUuid)).toEqual([input.uuid, input.uuid]);
+    });
+
+    it('with "use original" applies every matching rule to the one FlowFile, later rules winning', async () => {
+      runner = await TestRunner.create(UpdateAttribute, { properties: { rules: RULES, ruleMatchingStrategy: 'use-original' } });
+      await runner.enqueue('', { size: '500', filename: 'a.csv' });
+      await runner.run();
+      runner.assertAllTransferred('success', 1);
+      const out = runner.transferred('success')[0];
+      expect(out?.attribute('class')).toBe('table');
+      expect(out?.attribute('note')).toBe('size 500');
+      expect(out?.attribute('urgent')).toBe('yes');
+      expect(out?.attribute('UpdateAttribute.matchedRule')).toBe('big csv');
+    });
+
+    it('leaves a FlowFile no rule matches to the properties alone, and rule actions override properties', async () => {
+      runner = await TestRunner.create(UpdateAttribute, { properties: { rules: RULES, class: 'default' } });
+      await runner.enqueue('', { size: '5', filename: 'a.txt' });
+      await runner.enqueue('', { size: '500', filename: 'a.txt' });
+      await runner.run();
+      const [small, big] = runner.transferred('success');
+      expect(small?.attribute('class')).toBe('default');
+      expect(small?.attribute('UpdateAttribute.matchedRule')).toBeUndefined();
+      expect(big?.attribute('class')).toBe('big');
+    });
+
+    it("evaluates rules against the FlowFile only: an attribute named like the evaluator's cannot inject an expression", async () => {
+      const rules = JSON.stringify([{ name: 'r', conditions: ['${x:equals("1")}'], actions: { y: '${x}' } }]);
+      runner = await TestRunner.create(UpdateAttribute, { properties: { rules } });
+      await runner.enqueue('', { x: '1', 'sluice.updateattribute.rule.expression': '${x:equals("2")}' });
+      await runner.run();
+      const out = runner.transferred('success')[0];
+      expect(out?.attribute('y')).toBe('1');
+      expect(out?.attribute('sluice.updateattribute.rule.expression')).toBe('${x:equals("2")}');
+    });
+
+    it('returns a FlowFile whose condition cannot be evaluated or is not boolean to the queue, penalized, naming the rule', async () => {
+      const rules = JSON.stringify([
+        { name: 'numeric', conditions: ['${n:toNumber():gt(1)}'], actions: { a: 'x' } },
+        { name: 'text', conditions: ['${word}'], actions: { b: 'y' } },
+      ]);
+      runner = await TestRunner.create(UpdateAttribute, { properties: { rules } });
+      const bad = await runner.enqueue('', { n: 'abc' });
+      const notBoolean = await runner.enqueue('', { n: '5', word: 'hello' });
+      await runner.enqueue('', { n: '5', word: 'true' });
+      await runner.run();
+      expect(runner.transferred('success').map((f) => f.attribute('UpdateAttribute.matchedRule'))).toEqual(['numeric', 'text']);
+      expect(runner.inputQueue().map((f) => [f.uuid, f.penalized])).toEqual([
+        [bad.uuid, true],
+        [notBoolean.uuid, true],
+      ]);
+      const message = runner.logsAt('ERROR')[0]?.message ?? '';
+      expect(message).toContain('could not evaluate the attributes of 2 FlowFile(s)');
+      expect(message).toContain('rule 1 ("numeric"), condition 1');
+    });
+
+    it.each([
+      ['{"name":', /^property "rules": not valid JSON .*; expected an array like/],
+      ['{"name": "x"}', /^property "rules": must be a JSON array of rules/],
+      ['[{"conditions": ["true"], "actions": {"a": "b"}}]', /^property "rules": rule 1 needs a "name"/],
+      [
+        '[{"name": "r", "conditions": [], "actions": {"a": "b"}}]',
+        /^property "rules": rule 1 \("r"\): "conditions" must be a non-empty array/,
+      ],
+      [
+        '[{"name": "r", "conditions": ["true"], "actions": {}}]',
+        /^property "rules": rule 1 \("r"\): "actions" must be a non-empty object/,
+      ],
+      [
+        '[{"name": "r", "conditions": ["true"], "actions": {"uuid": "x"}}]',
+        /^property "rules": rule 1 \("r"\): the uuid attribute cannot be changed/,
+      ],
+      [
+        '[{"name": "r", "conditions": ["true"], "actions": {"a": "b"}}, {"name": "r", "conditions": ["true"], "actions": {"a": "b"}}]',
+        /^property "rules": rule 2 \("r"\): another rule has the same name/,
+      ],
+      [
+        '[{"name": "r", "conditions": ["true"], "actions": {"a": "b"}, "when": 1}]',
+        /^property "rules": rule 1 \("r"\): unknown field\(s\) "when"/,
+      ],
+    ])('refuses rules %s with a message saying what is wrong', async (rules, message) => {
+      runner = await TestRunner.create(UpdateAttribute, { properties: { rules } });
+      expect(runner.validationErrors()).toEqual([expect.stringMatching(message)]);
+      await expect(runner.run()).rejects.toThrow(/rules/);
+    });
+
+    it('refuses a rule whose condition or action is not a valid expression, naming rule and part', async () => {
+      const rules = JSON.stringify([
+        { name: 'ok', conditions: ['${a:equals(1)}'], actions: { x: '${a}' } },
+        { name: 'broken', conditions: ['${a:equals(1)}', '${a:equals(}'], actions: { x: '${a:toUpper(}' } },
+      ]);
+      runner = await TestRunner.create(UpdateAttribute, { properties: { rules } });
+      expect(runner.validationErrors()).toEqual([
+        expect.stringMatching(/^property "rules": rule 2 \("broken"\), condition 2 is not a valid expression: /),
+        expect.stringMatching(/^property "rules": rule 2 \("broken"\), action for "x" is not a valid expression: /),
+      ]);
+    });
+
+    it('refuses a configured rule evaluator, which is internal', async () => {
+      runner = await TestRunner.create(UpdateAttribute, { properties: { ruleEvaluator: '${x}', a: 'b' } });
+      expect(runner.validationErrors()).toEqual(['property "ruleEvaluator": is internal; remove it from the configuration']);
+    });
+  });
 });
