@@ -56,6 +56,10 @@ for (const size of sizes) {
 }
 record('lineage', run('lineage.ts', [quick ? 60_000 : 220_000, 1000]));
 record('recovery', run('recovery.ts', [quick ? 200_000 : 1_000_000]));
+record('mqtt', run('mqtt.ts', [seconds, rounds]));
+record('http', run('http.ts', [seconds, 32, 100, rounds]));
+record('content', run('content.ts', [seconds]));
+record('server', run('server.ts', [quick ? 100 : 300, seconds, 20]));
 
 const outDir = join(here, 'results');
 mkdirSync(outDir, { recursive: true });
@@ -85,6 +89,26 @@ for (const r of results) {
       `lineage p50 ${num(r.lineageP50Ms, 2)} ms / p99 ${num(r.lineageP99Ms, 2)} ms; search 1,000 rows p50 ${num(r.searchP50Ms, 1)} / p99 ${num(r.searchP99Ms, 1)} ms; index ${num(r.indexedEventsPerSecond)} events/s; append ${num(r.appendMicrosPerEvent, 2)} µs/event`,
     ]);
   }
+  if (r.bench === 'http')
+    rows.push([
+      'ListenHTTP vs bare Node http',
+      `${num(r.size)} B POSTs, ${num(r.connections)} keep-alive clients, durable + provenance`,
+      `${num(r.listenHttpRequestsPerSecond)} req/s vs ${num(r.bareRequestsPerSecond)} req/s bare = ${num(r.ratio, 2)} × (p50 ${num(r.listenHttpP50Ms, 1)} ms / ${num(r.bareP50Ms, 1)} ms)`,
+    ]);
+  if (r.bench === 'mqtt') {
+    for (const [key, label] of [
+      ['qos0', 'QoS 0'],
+      ['qos1', 'QoS 1'],
+    ] as const) {
+      const q: unknown = r[key];
+      const at = (k: string): unknown => (typeof q === 'object' && q !== null && k in q ? Reflect.get(q, k) : undefined);
+      rows.push([
+        'MQTT ingest → committed FlowFiles vs bare mqtt.js subscriber',
+        `100 B, ${label}, ${String(r.broker)} (MQTT ${String(r.mqttVersion)}), durable + provenance`,
+        `one FlowFile per message ${num(at('sluiceMessagesPerSecond'))} msgs/s = ${num(at('ratio'), 2)} × bare ${num(at('bareMessagesPerSecond'))} msgs/s; with a demarcator (many per FlowFile) ${num(at('sluiceBatchedMessagesPerSecond'))} msgs/s = ${num(at('batchedRatio'), 2)} × (publisher ${num(at('publisherMessagesPerSecond'))} msgs/s)`,
+      ]);
+    }
+  }
   if (r.bench === 'recovery') {
     rows.push([
       'recovery after kill -9',
@@ -92,6 +116,20 @@ for (const r of results) {
       `${num(r.recoveryMs)} ms; RSS ${num(r.rssWithQueueMb)} MB with the queue, ${num(r.rssAfterRecoveryMb)} MB after recovery`,
     ]);
   }
+  if (r.bench === 'content') {
+    const rate = (v: unknown) => num(typeof v === 'object' && v !== null && 'flowFilesPerSecond' in v ? v.flowFilesPerSecond : v);
+    rows.push([
+      'content processors',
+      'durable + provenance',
+      `SplitText ${rate(r.splitText)} splits/s (10 MB, 1-line splits); MergeContent ${rate(r.mergeContent)} FlowFiles/s (1,000 × 1 KiB bins); TransformJSON ${rate(r.transformJson)} FlowFiles/s (1 KiB JSON)`,
+    ]);
+  }
+  if (r.bench === 'server')
+    rows.push([
+      'server: REST and live status',
+      `${num(r.components)} components + ${num(r.connections)} connections, ${num(r.sockets)} sockets`,
+      `GET /api/v1/flow (${num(Number(r.flowBytes) / 1024)} KiB) p50 ${num(r.flowReadP50Ms, 2)} ms / p99 ${num(r.flowReadP99Ms, 2)} ms; full status push to every socket each second: ${num(r.pushCpuMsPerSecond, 1)} ms CPU per second above idle`,
+    ]);
 }
 const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
 console.log('');

@@ -1,2 +1,3 @@
-/** @sluice/server: the composition root (the headless runner for now; the HTTP server comes next). */
+/** @sluice/server: the composition root: the HTTP server (REST API, live updates, security) and the headless runner. */
+export { createServer, SERVER_VERSION, type ServerOptions, type SluiceServer } from './app.ts';
 export { formatLogLine, type RunOptions, runFlow, standardRegistry } from './run-command.ts';
