@@ -22,6 +22,9 @@ import {
 } from '../mqtt-common/api.ts';
 import { TopicFilter } from '../mqtt-common/topics.ts';
 
+/** How long stopping a consumer waits for the broker to confirm its unsubscription. */
+const UNSUBSCRIBE_WAIT_MS = 2000;
+
 /** Everything a {@link BrokerConnection} needs; the service builds it from its properties. */
 export interface ConnectionSettings {
   /** `scheme://host:port` (shown in attributes and provenance). */
@@ -655,8 +658,14 @@ export class BrokerConnection implements MqttConnection {
     const unused = registration.request.filters.filter((f) => !inUse.has(f));
     for (const f of unused) this.#subscribed.delete(f);
     if (unused.length === 0 || !this.#client.connected) return;
+    // The UNSUBACK may queue behind a backlog of messages the broker already sent (a QoS 0 flood
+    // read slower than it arrives): stopping a processor waits for it only briefly.
     try {
-      await withTimeout(this.#client.unsubscribeAsync([...unused]), this.#settings.requestTimeoutMs, 'no UNSUBACK');
+      await withTimeout(
+        this.#client.unsubscribeAsync([...unused]),
+        Math.min(this.#settings.requestTimeoutMs, UNSUBSCRIBE_WAIT_MS),
+        'no UNSUBACK yet',
+      );
     } catch (e) {
       this.#logger.debug(`could not unsubscribe from ${unused.join(', ')}: ${messageOf(e)}`);
     }

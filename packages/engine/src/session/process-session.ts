@@ -62,6 +62,8 @@ interface SessionRecord {
   contentModified: boolean;
   /** An event other than ATTRIBUTES_MODIFIED was reported or derived for it. */
   hasEvent: boolean;
+  /** Types of the events a processor reported for it (no scan of every event per FlowFile at commit). */
+  reported: ProvenanceEventType[] | null;
   /** How it came to exist in this session. */
   readonly origin: 'queue' | 'create' | 'fork' | 'join' | 'clone';
   readonly parents: readonly string[];
@@ -178,6 +180,7 @@ export class StandardProcessSession implements ProcessSession {
       destination: undefined,
       contentModified: false,
       hasEvent: false,
+      reported: null,
       origin: 'queue',
       parents: [],
     });
@@ -257,6 +260,7 @@ export class StandardProcessSession implements ProcessSession {
       destination: undefined,
       contentModified: false,
       hasEvent: false,
+      reported: null,
       origin,
       parents,
     });
@@ -503,6 +507,7 @@ export class StandardProcessSession implements ProcessSession {
     ): void => {
       const record = this.#record(flowFile);
       record.hasEvent = true;
+      (record.reported ??= []).push(type);
       this.#events.push({
         type,
         uuid: flowFile.uuid,
@@ -807,23 +812,16 @@ export class StandardProcessSession implements ProcessSession {
   ): void {
     const current = record.current;
     if (record.origin === 'create') {
-      if (!this.#hasReported(current.uuid, 'RECEIVE', 'FETCH', 'CREATE'))
-        events.push(this.#event('CREATE', current, record, now));
+      if (!hasReported(record, 'RECEIVE', 'FETCH', 'CREATE')) events.push(this.#event('CREATE', current, record, now));
     } else if (record.origin === 'join') {
       events.push(this.#event('JOIN', current, record, now, { parentUuids: record.parents }));
     } else if (record.origin === 'queue' && !terminal && record.original !== null) {
       if (record.contentModified) {
-        if (!this.#hasReported(current.uuid, 'CONTENT_MODIFIED'))
-          events.push(this.#event('CONTENT_MODIFIED', current, record, now));
+        if (!hasReported(record, 'CONTENT_MODIFIED')) events.push(this.#event('CONTENT_MODIFIED', current, record, now));
       } else if (!record.hasEvent && !attributesEqual(record.original.attributes, current.attributes)) {
         attributeOnly.push(record); // decided once every other event of the commit is known
       }
     }
-  }
-
-  #hasReported(uuid: string, ...types: ProvenanceEventType[]): boolean {
-    for (const e of this.#events) if (e.uuid === uuid && types.includes(e.type)) return true;
-    return false;
   }
 
   /**
@@ -940,4 +938,9 @@ function addTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list === undefined) map.set(key, [value]);
   else list.push(value);
+}
+
+/** Whether a processor reported an event of one of `types` for the FlowFile of `record`. */
+function hasReported(record: SessionRecord, ...types: ProvenanceEventType[]): boolean {
+  return record.reported !== null && record.reported.some((t) => types.includes(t));
 }
