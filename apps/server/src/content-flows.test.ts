@@ -1,12 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine, type FlowDocumentInput } from '@sluice/engine';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { standardRegistry } from './run-command.ts';
+import { exited, startSluiceRun } from './sluice-run.test-helper.ts';
 
-const CLI = new URL('./cli.ts', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(condition: () => boolean, what: string, ms = 30_000): Promise<void> {
@@ -204,38 +203,7 @@ describe('content processors on the engine', () => {
     const draining = join(root, 'drain.json');
     writeFileSync(running, JSON.stringify(flow(true)));
     writeFileSync(draining, JSON.stringify(flow(false)));
-    const run = (flowPath: string): { child: ChildProcess; output: () => string } => {
-      let output = '';
-      const child = spawn(
-        process.execPath,
-        [
-          '--conditions=sluice-source',
-          '--import',
-          'tsx',
-          CLI,
-          'run',
-          flowPath,
-          '--data-dir',
-          join(root, 'data'),
-          '--allow-path',
-          root,
-          '--log-level',
-          'WARN',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      child.stdout?.on('data', (d: Buffer) => {
-        output += d.toString();
-      });
-      child.stderr?.on('data', (d: Buffer) => {
-        output += d.toString();
-      });
-      return { child, output: () => output };
-    };
-    const exited = (child: ChildProcess): Promise<number | null> =>
-      child.exitCode !== null || child.signalCode !== null
-        ? Promise.resolve(child.exitCode)
-        : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    const run = (flowPath: string) => startSluiceRun(root, flowPath);
     const files = () => (existsSync(out) ? readdirSync(out).filter((n) => !n.endsWith('.partial')) : []);
 
     for (let kill = 0; kill < 6; kill++) {

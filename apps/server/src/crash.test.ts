@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,8 +5,8 @@ import { join } from 'node:path';
 import { Engine, type FlowDocumentInput } from '@sluice/engine';
 import { afterAll, describe, expect, it } from 'vitest';
 import { standardRegistry } from './run-command.ts';
+import { exited, startSluiceRun } from './sluice-run.test-helper.ts';
 
-const CLI = new URL('./cli.ts', import.meta.url).pathname;
 const KILLS = 20;
 const PUT_BATCH = 25;
 
@@ -68,39 +67,7 @@ function crashFlow(root: string, generating: boolean): FlowDocumentInput {
   };
 }
 
-function start(root: string, flowFile: string): { child: ChildProcess; output: () => string } {
-  let output = '';
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=sluice-source',
-      '--import',
-      'tsx',
-      CLI,
-      'run',
-      flowFile,
-      '--data-dir',
-      join(root, 'data'),
-      '--allow-path',
-      root,
-      '--log-level',
-      'WARN',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child.stdout?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  return { child, output: () => output };
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
+const start = (root: string, flowFile: string) => startSluiceRun(root, flowFile);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -9,8 +8,8 @@ import { Aedes } from 'aedes';
 import { connect, connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { standardRegistry } from './run-command.ts';
+import { exited, startSluiceRun } from './sluice-run.test-helper.ts';
 
-const CLI = new URL('./cli.ts', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
@@ -156,39 +155,7 @@ function ingestFlow(root: string, broker: TestBroker, clientId: string, filter: 
   } satisfies FlowDocumentInput;
 }
 
-function startSluice(root: string, flowFile: string): { child: ChildProcess; output: () => string } {
-  let output = '';
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=sluice-source',
-      '--import',
-      'tsx',
-      CLI,
-      'run',
-      flowFile,
-      '--data-dir',
-      join(root, 'data'),
-      '--allow-path',
-      root,
-      '--log-level',
-      'WARN',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child.stdout?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  return { child, output: () => output };
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
+const startSluice = (root: string, flowFile: string) => startSluiceRun(root, flowFile);
 
 const files = (dir: string, suffix: string): string[] =>
   existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith(suffix)) : [];

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { Engine, type FlowDocumentInput } from '@sluice/engine';
 import { afterEach, describe, expect, it } from 'vitest';
 import { standardRegistry } from './run-command.ts';
+import { startSluiceRun } from './sluice-run.test-helper.ts';
 
-const CLI = new URL('./cli.ts', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
@@ -174,22 +174,7 @@ describe('network processors in a flow', () => {
     });
     const flowPath = join(dir, 'flow.json');
     writeFileSync(flowPath, JSON.stringify(flow(true)));
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=sluice-source',
-        '--import',
-        'tsx',
-        CLI,
-        'run',
-        flowPath,
-        '--data-dir',
-        join(dir, 'data'),
-        '--log-level',
-        'WARN',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const { child } = startSluiceRun(dir, flowPath, { allowPath: false });
     children.push(child);
     const url = `http://127.0.0.1:${port}/contentListener`;
     await until(
