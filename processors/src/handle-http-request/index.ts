@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { type ComponentLogger, defineProcessor, type ProcessSession, service, string } from '@sluice/api';
 import { HTTP_CONTEXT_MAP_API, type HttpContextMap } from '../http-context-map/index.ts';
 import {
-  arrivedBody,
   type HttpIntake,
   type PendingRequest,
   type Reply,
   RequestBodyError,
   reply,
   requestAttributes,
-  requestBody,
+  writeRequestBody,
 } from '../network-support/http-intake.ts';
 import {
   LISTENER_PROPERTIES,
@@ -144,9 +143,7 @@ async function receive(
   const attributes = requestAttributes(request, url, handler.config.attributes);
   let flowFile = session.create();
   try {
-    const arrived = arrivedBody(request, handler.config.limits.maxBytes);
-    if (arrived === undefined) flowFile = await session.writeStream(flowFile, requestBody(request, handler.config.limits));
-    else if (arrived.length > 0) flowFile = session.write(flowFile, arrived);
+    flowFile = await writeRequestBody(session, flowFile, request, handler.config.limits);
   } catch (e) {
     session.remove(flowFile);
     const refusal: Reply =

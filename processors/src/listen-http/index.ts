@@ -10,7 +10,6 @@ import {
   unpackFlowFileV3,
 } from '@sluice/api';
 import {
-  arrivedBody,
   type HttpIntake,
   type PendingRequest,
   type Reply,
@@ -18,6 +17,7 @@ import {
   reply,
   requestAttributes,
   requestBody,
+  writeRequestBody,
 } from '../network-support/http-intake.ts';
 import {
   LISTENER_PROPERTIES,
@@ -220,9 +220,7 @@ async function receive(
     } else {
       let flowFile = session.create();
       created.push(flowFile);
-      const arrived = arrivedBody(request, listener.config.limits.maxBytes);
-      if (arrived === undefined) flowFile = await session.writeStream(flowFile, requestBody(request, listener.config.limits));
-      else if (arrived.length > 0) flowFile = session.write(flowFile, arrived);
+      flowFile = await writeRequestBody(session, flowFile, request, listener.config.limits);
       created[0] = flowFile;
       const filename = request.headers.filename;
       if (typeof filename === 'string' && filename !== '') attributes.set('filename', filename);

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import type { TlsOptions } from 'node:tls';
 import { createGunzip } from 'node:zlib';
-import type { ComponentLogger } from '@sluice/api';
+import type { ComponentLogger, FlowFile, ProcessSession } from '@sluice/api';
 import { guardedChunks } from './streams.ts';
 
 /** A request the server accepted and queued for the processor. */
@@ -348,6 +348,22 @@ export function arrivedBody(request: IncomingMessage, maxBytes: number): Buffer 
     throw new RequestBodyError(413, `the request body is larger than the limit of ${maxBytes} bytes`);
   }
   return body;
+}
+
+/**
+ * Writes a request's body into `flowFile`: in one piece when it has already arrived (see
+ * {@link arrivedBody}), else streamed with the limits of {@link requestBody}.
+ * @throws {RequestBodyError} when the body is too large, stalls, is corrupt or badly encoded.
+ */
+export async function writeRequestBody(
+  session: ProcessSession,
+  flowFile: FlowFile,
+  request: IncomingMessage,
+  limits: BodyLimits,
+): Promise<FlowFile> {
+  const arrived = arrivedBody(request, limits.maxBytes);
+  if (arrived === undefined) return session.writeStream(flowFile, requestBody(request, limits));
+  return arrived.length > 0 ? session.write(flowFile, arrived) : flowFile;
 }
 
 /** Screens a Content-Length header against the size limit before anything is read. */
