@@ -15,6 +15,7 @@ import {
   parseFlowDocument,
 } from '@sluice/engine';
 import { buildOpenApiDocument, routes } from '@sluice/protocol';
+import type { SiteToSiteServer } from '@sluice/site-to-site';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Server as SocketServer } from 'socket.io';
 import { DEMO_FLOW } from './demo-flow.ts';
@@ -37,6 +38,7 @@ import { SensitiveCipher } from './security/sensitive-cipher.ts';
 import { SessionManager, type SessionOptions } from './security/sessions.ts';
 import { UserStore } from './security/user-store.ts';
 import type { ServerContext } from './server-context.ts';
+import { mountSiteToSite, type SiteToSiteOptions } from './site-to-site/mount.ts';
 import { Diagnostics } from './status/diagnostics.ts';
 import { Metrics } from './status/metrics.ts';
 import { StatusHistoryRecorder } from './status/status-history.ts';
@@ -53,8 +55,11 @@ export interface ServerOptions {
   readonly host?: string;
   /** Port (8080); 0 picks a free one. */
   readonly port?: number;
-  /** Serve HTTPS with this PEM key and certificate. */
-  readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
+  /**
+   * Serve HTTPS with this PEM key and certificate. With `ca`, clients may present certificates it
+   * signed: a Site-to-Site client's certificate DN is then its identity (mutual TLS).
+   */
+  readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer; readonly ca?: string | Buffer };
   readonly durability?: 'process' | 'power';
   /** Directories file processors may use (the working directory). */
   readonly fileRoots?: readonly string[];
@@ -83,6 +88,8 @@ export interface ServerOptions {
   readonly loginLimits?: LoginLimits;
   /** Push every status on every tick (benchmarks). */
   readonly fullStatusEveryTick?: boolean;
+  /** Site-to-Site client tokens and settings (docs/site-to-site.md). */
+  readonly siteToSite?: SiteToSiteOptions;
 }
 
 /** A running server. */
@@ -94,6 +101,8 @@ export interface SluiceServer {
   readonly engine: Engine;
   readonly flows: FlowService;
   readonly context: ServerContext;
+  /** The Site-to-Site endpoints (open transactions, for status and tests). */
+  readonly siteToSite: SiteToSiteServer;
   /** Base URL (http(s)://host:port). */
   readonly url: string;
   readonly port: number;
@@ -193,6 +202,8 @@ export async function createServer(options: ServerOptions): Promise<SluiceServer
     if (secure) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
     next();
   });
+  // Before the body parsers and CSRF checks: it streams request bodies and has its own access rules.
+  const siteToSite = mountSiteToSite(app, engine, options.siteToSite ?? {}, log);
 
   const handlers: Handlers = {
     ...authRoutes(context),
@@ -240,7 +251,15 @@ export async function createServer(options: ServerOptions): Promise<SluiceServer
 
   const httpServer =
     secure && options.tls !== undefined
-      ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, app)
+      ? createHttpsServer(
+          {
+            key: options.tls.key,
+            cert: options.tls.cert,
+            // Browsers without a certificate still get in: only Site-to-Site looks at it.
+            ...(options.tls.ca === undefined ? {} : { ca: options.tls.ca, requestCert: true, rejectUnauthorized: false }),
+          },
+          app,
+        )
       : createHttpServer(app);
   // Slow-loris and idle sockets: bound how long a request may take to arrive.
   httpServer.requestTimeout = 60_000;
@@ -283,6 +302,7 @@ export async function createServer(options: ServerOptions): Promise<SluiceServer
       history.stop();
       diagnostics.stop();
       await liveHub.close();
+      await siteToSite.close();
       await new Promise<void>((done) => {
         httpServer.close(() => done());
         httpServer.closeAllConnections();
@@ -302,6 +322,7 @@ export async function createServer(options: ServerOptions): Promise<SluiceServer
     engine,
     flows,
     context,
+    siteToSite,
     url: `${secure ? 'https' : 'http'}://${shownHost}:${port}`,
     port,
     initialCredentials: generated,

@@ -6,11 +6,12 @@ import { LOG_LEVELS, type LogLevel } from '@sluice/api';
 // supervisors and crash tests), without the HTTP server's dependencies.
 
 const USAGE = `Usage:
-  sluice start [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--tls-key key.pem --tls-cert cert.pem]
+  sluice start [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--tls-key key.pem --tls-cert cert.pem [--tls-client-ca ca.pem]]
                [--allow-path <dir>]... [--allow-origin <origin>]... [--durability process|power] [--log-level INFO]
       Runs the server (REST API, live updates, the flow) until SIGTERM/SIGINT. The first start on an
       empty data dir creates a login and prints it once, and loads a small demo flow, stopped.
-      /metrics needs a login or the bearer token in SLUICE_METRICS_TOKEN.
+      /metrics needs a login or the bearer token in SLUICE_METRICS_TOKEN. Site-to-Site clients identify
+      with the tokens in SLUICE_S2S_TOKENS (identity=token,...; see docs/site-to-site.md).
 
   sluice run <flow.json> [--data-dir ./data] [--durability process|power] [--allow-path <dir>]... [--log-level INFO]
       Runs a flow without the UI until SIGTERM/SIGINT, then stops cleanly.
@@ -98,11 +99,13 @@ async function main(argv: string[]): Promise<number> {
         dataDir,
         tlsKey: v['tls-key'],
         tlsCert: v['tls-cert'],
+        tlsClientCa: v['tls-client-ca'],
         allowPaths: v['allow-path'] ?? [],
         allowOrigins: v['allow-origin'] ?? [],
         durability: mode,
         logLevel: level,
         metricsToken: process.env.SLUICE_METRICS_TOKEN,
+        siteToSiteTokens: process.env.SLUICE_S2S_TOKENS,
       });
     }
     case 'set-credentials': {
@@ -144,6 +147,7 @@ function parse(args: string[]) {
       host: { type: 'string' },
       'tls-key': { type: 'string' },
       'tls-cert': { type: 'string' },
+      'tls-client-ca': { type: 'string' },
       username: { type: 'string' },
       role: { type: 'string' },
       'password-stdin': { type: 'boolean' },

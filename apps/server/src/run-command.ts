@@ -11,6 +11,7 @@ import {
   parseFlowJson,
 } from '@sluice/engine';
 import { standardProcessors, standardServices } from '@sluice/processors';
+import { remotePortProcessors } from './site-to-site/remote-ports.ts';
 
 /** Options of `sluice run`. */
 export interface RunOptions {
@@ -25,7 +26,10 @@ export interface RunOptions {
 
 /** The registry of everything this build ships. */
 export function standardRegistry(): ExtensionRegistry {
-  return new ExtensionRegistry().registerProcessors(standardProcessors).registerServices(standardServices);
+  return new ExtensionRegistry()
+    .registerProcessors(standardProcessors)
+    .registerProcessors(remotePortProcessors)
+    .registerServices(standardServices);
 }
 
 /** Formats a log entry as one line: time, level, component, message. */

@@ -4,6 +4,7 @@ import { type LogLevel, logLevelRank } from '@sluice/api';
 import { errorText } from '@sluice/engine';
 import { createServer, SERVER_VERSION, type SluiceServer } from './app.ts';
 import { formatLogLine } from './run-command.ts';
+import { parseTokenList } from './site-to-site/mount.ts';
 
 /** Options of `sluice start`. */
 export interface StartOptions {
@@ -12,11 +13,15 @@ export interface StartOptions {
   readonly dataDir: string;
   readonly tlsKey?: string | undefined;
   readonly tlsCert?: string | undefined;
+  /** CA certificate (PEM) of Site-to-Site client certificates (mutual TLS). */
+  readonly tlsClientCa?: string | undefined;
   readonly allowPaths: readonly string[];
   readonly allowOrigins: readonly string[];
   readonly durability: 'process' | 'power';
   readonly logLevel: LogLevel;
   readonly metricsToken?: string | undefined;
+  /** Site-to-Site client tokens, `identity=token,...` (SLUICE_S2S_TOKENS). */
+  readonly siteToSiteTokens?: string | undefined;
   /** Where lines go (stderr by default). */
   readonly write?: (line: string) => void;
 }
@@ -38,14 +43,26 @@ export async function startServer(options: StartOptions, signals: NodeJS.EventEm
     write('--tls-key and --tls-cert go together');
     return 2;
   }
-  let tls: { key: Buffer; cert: Buffer } | undefined;
+  if (options.tlsClientCa !== undefined && options.tlsKey === undefined) {
+    write('--tls-client-ca needs --tls-key and --tls-cert');
+    return 2;
+  }
+  let tls: { key: Buffer; cert: Buffer; ca?: Buffer } | undefined;
   if (options.tlsKey !== undefined && options.tlsCert !== undefined) {
     try {
       tls = { key: readFileSync(options.tlsKey), cert: readFileSync(options.tlsCert) };
+      if (options.tlsClientCa !== undefined) tls.ca = readFileSync(options.tlsClientCa);
     } catch (e) {
       write(`cannot read the TLS key or certificate: ${errorText(e)}`);
       return 2;
     }
+  }
+  let siteToSiteTokens: Record<string, string> = {};
+  try {
+    siteToSiteTokens = parseTokenList(options.siteToSiteTokens ?? '');
+  } catch (e) {
+    write(`SLUICE_S2S_TOKENS: ${errorText(e)}`);
+    return 2;
   }
   let server: SluiceServer;
   try {
@@ -60,6 +77,7 @@ export async function startServer(options: StartOptions, signals: NodeJS.EventEm
       logLevel: options.logLevel,
       ...(options.metricsToken === undefined ? {} : { metricsToken: options.metricsToken }),
       editorDir: EDITOR_DIR,
+      siteToSite: { tokens: siteToSiteTokens },
       logSink: (entry) => {
         if (logLevelRank(entry.level) >= logLevelRank(options.logLevel)) write(formatLogLine(entry));
       },

@@ -10,8 +10,15 @@ import {
   type StateReader,
 } from '@sluice/api';
 import { ConnectionRuntime, queueSettingsOf } from './components/connection.ts';
-import { FunnelDefinition, InputPortDefinition, OutputPortDefinition, PASS_THROUGH } from './components/internal.ts';
+import {
+  FunnelDefinition,
+  InputPortDefinition,
+  OutputPortDefinition,
+  PASS_THROUGH,
+  SiteToSiteOutputPortDefinition,
+} from './components/internal.ts';
 import { type NodeKind, type ParsedRetry, type ParsedScheduling, ProcessorNode } from './components/processor-node.ts';
+import { type PortSession, remotePortConfig, type SiteToSitePortView } from './components/remote.ts';
 import { ServiceNode } from './components/service-node.ts';
 import { FileContentRepository, MemoryContentRepository } from './content/index.ts';
 import type { ContentRepository, ContentRepositoryOptions } from './content/types.ts';
@@ -23,6 +30,7 @@ import {
   type FlowProblem,
   FlowValidationError,
   type ParameterContextDefinition,
+  type PortDefinition,
   type ProcessGroupDefinition,
   type ProcessorDefinitionEntry,
   parseFlowDocument,
@@ -48,7 +56,7 @@ import type {
   SwapRef,
 } from './repository/types.ts';
 import { parseCron, Scheduler, type SchedulerOptions } from './scheduler/scheduler.ts';
-import type { SessionHost } from './session/process-session.ts';
+import { type SessionHost, StandardProcessSession } from './session/process-session.ts';
 import { MemoryStateStore, SqliteStateStore } from './state/index.ts';
 import { BulletinRepository } from './status/bulletins.ts';
 import { type ComponentStatus, type ConnectionStatus, componentStatus, connectionStatus } from './status/flow-status.ts';
@@ -114,6 +122,8 @@ interface FlatComponent {
   readonly kind: NodeKind;
   readonly groupId: string;
   readonly config: ProcessorDefinitionEntry;
+  /** A root-group port open to Site-to-Site (`allowRemoteAccess`). */
+  readonly siteToSite?: PortDefinition;
 }
 
 interface FlatFlow {
@@ -1373,6 +1383,38 @@ export class Engine {
     return this.#nodes.values();
   }
 
+  /** Root-group ports open to Site-to-Site (`allowRemoteAccess`), for the server's endpoints. */
+  siteToSitePorts(): SiteToSitePortView[] {
+    const out: SiteToSitePortView[] = [];
+    const root = this.#flow.rootGroup;
+    for (const [direction, ports] of [
+      ['input', root.inputPorts],
+      ['output', root.outputPorts],
+    ] as const) {
+      for (const port of ports) {
+        if (port.allowRemoteAccess !== true || !this.#nodes.has(port.id)) continue;
+        out.push({
+          id: port.id,
+          name: port.name,
+          comments: port.comments,
+          direction,
+          allowedIdentities: port.allowedIdentities ?? [],
+        });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A session on port `id` for a transfer the scheduler does not drive (Site-to-Site): FlowFiles
+   * created in it go to the port's connections, FlowFiles taken come from its queues and stay
+   * invisible to others until `commit` (durable, then visible) or `rollback` (back in the queue).
+   * @throws {NotFoundError} for an unknown component.
+   */
+  openPortSession(id: string): PortSession {
+    return new StandardProcessSession(this.#node(id), this.#host);
+  }
+
   /** A connection by id. */
   connection(id: string): ConnectionRuntime | undefined {
     return this.#connections.get(id);
@@ -1625,17 +1667,25 @@ function flatten(document: FlowDocument, problems: FlowProblem[]): FlatFlow {
       if (claim(p.id, `${path}.processors[${i}]`, p.name))
         flat.components.set(p.id, { kind: 'processor', groupId: group.id, config: p });
     });
-    const portLike = (
-      kind: NodeKind,
-      list: readonly { id: string; name: string; state: 'RUNNING' | 'STOPPED' | 'DISABLED' }[],
-      field: string,
-    ) => {
+    const portLike = (kind: NodeKind, list: readonly PortDefinition[], field: string) => {
       list.forEach((p, i) => {
         if (claim(p.id, `${path}.${field}[${i}]`, p.name)) {
-          flat.components.set(p.id, { kind, groupId: group.id, config: portConfig(p.id, p.name, kind, p.state) });
+          const config = portConfig(p.id, p.name, kind, p.state);
+          const remote = parentId === undefined && p.allowRemoteAccess === true;
+          flat.components.set(p.id, { kind, groupId: group.id, config, ...(remote ? { siteToSite: p } : {}) });
         }
       });
     };
+    // A Remote Process Group's ports run as processors whose type the server provides.
+    (group.remoteProcessGroups ?? []).forEach((rpg, i) => {
+      if (!claim(rpg.id, `${path}.remoteProcessGroups[${i}]`, rpg.name)) return;
+      for (const direction of ['input', 'output'] as const) {
+        (direction === 'input' ? rpg.inputPorts : rpg.outputPorts).forEach((p, j) => {
+          if (claim(p.id, `${path}.remoteProcessGroups[${i}].${direction}Ports[${j}]`, p.name))
+            flat.components.set(p.id, { kind: 'processor', groupId: group.id, config: remotePortConfig(rpg, p, direction) });
+        });
+      }
+    });
     portLike('input-port', group.inputPorts, 'inputPorts');
     portLike('output-port', group.outputPorts, 'outputPorts');
     group.funnels.forEach((f, i) => {
@@ -1685,7 +1735,7 @@ function componentDefinition(component: FlatComponent, registry: ExtensionRegist
     case 'input-port':
       return InputPortDefinition;
     case 'output-port':
-      return OutputPortDefinition;
+      return component.siteToSite === undefined ? OutputPortDefinition : SiteToSiteOutputPortDefinition;
     case 'funnel':
       return FunnelDefinition;
   }

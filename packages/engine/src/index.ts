@@ -1,6 +1,14 @@
 /** @sluice/engine: FlowFiles, repositories, queues, sessions, scheduling, provenance and state. */
 export type { ConnectionRuntime } from './components/connection.ts';
 export type { NodeKind, NodeRunState, ProcessorNode } from './components/processor-node.ts';
+export {
+  adoptFlowFile,
+  type PortSession,
+  REMOTE_INPUT_PORT_TYPE,
+  REMOTE_OUTPUT_PORT_TYPE,
+  REMOTE_PORT_PROPERTIES,
+  type SiteToSitePortView,
+} from './components/remote.ts';
 export type { ServiceNode } from './components/service-node.ts';
 export type { ContentRepository, ContentRepositoryStats } from './content/types.ts';
 export { ContentNotFoundError, ContentRepositoryFullError } from './content/types.ts';
@@ -23,6 +31,8 @@ export {
   type ProcessorDefinitionEntry,
   parseFlowDocument,
   parseFlowJson,
+  type RemotePortDefinition,
+  type RemoteProcessGroupDefinition,
   type RunState,
 } from './flow/flow-definition.ts';
 export type { ContentClaim } from './flowfile/claim.ts';

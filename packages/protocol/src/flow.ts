@@ -76,10 +76,53 @@ export const portSchema = named(
       comments: z.string().optional(),
       state: runStateSchema.default('RUNNING'),
       allowRemoteAccess: z.boolean().optional(),
+      /** Site-to-Site client identities allowed to use this root-group port (`*`: any); none: nobody. */
+      allowedIdentities: z.array(z.string().min(1).max(1024)).optional(),
     })
     .strict(),
 );
 export type Port = z.output<typeof portSchema>;
+
+/** A port of a remote instance, as a Remote Process Group sees it (connections name its `id`). */
+export const remotePortSchema = named(
+  'RemotePort',
+  z
+    .object({
+      id: idSchema,
+      /** The remote port's name (or its id on the remote instance). */
+      name: z.string().min(1).max(256),
+      remoteId: z.string().min(1).max(256).optional(),
+      useCompression: z.boolean().default(false),
+      batchCount: z.number().int().min(0).default(0),
+      batchSize: z.string().default('0 B'),
+      batchDuration: z.string().default('0 sec'),
+      concurrentTasks: z.number().int().min(1).max(64).default(1),
+      state: runStateSchema.default('RUNNING'),
+    })
+    .strict(),
+);
+export type RemotePort = z.output<typeof remotePortSchema>;
+
+/** A Remote Process Group: another instance's root-group ports, reached over Site-to-Site. */
+export const remoteProcessGroupSchema = named(
+  'RemoteProcessGroup',
+  z
+    .object({
+      id: idSchema,
+      name: z.string().min(1).max(256),
+      position: positionSchema.optional(),
+      comments: z.string().optional(),
+      targetUris: z.string().min(1),
+      transport: z.enum(['HTTP']).default('HTTP'),
+      accessToken: z.string().optional(),
+      communicationsTimeout: z.string().default('30 sec'),
+      yieldDuration: z.string().default('10 sec'),
+      inputPorts: z.array(remotePortSchema).default([]),
+      outputPorts: z.array(remotePortSchema).default([]),
+    })
+    .strict(),
+);
+export type RemoteProcessGroup = z.output<typeof remoteProcessGroupSchema>;
 
 export const funnelSchema = named('Funnel', z.object({ id: idSchema, position: positionSchema.optional() }).strict());
 export type Funnel = z.output<typeof funnelSchema>;
@@ -182,6 +225,7 @@ export interface ProcessGroup {
   labels: Label[];
   controllerServices: ControllerService[];
   processGroups: ProcessGroup[];
+  remoteProcessGroups?: RemoteProcessGroup[] | undefined;
 }
 
 /** A process group as a client may write it (defaults not filled in). */
@@ -199,6 +243,7 @@ export interface ProcessGroupInput {
   labels?: z.input<typeof labelSchema>[] | undefined;
   controllerServices?: z.input<typeof controllerServiceSchema>[] | undefined;
   processGroups?: ProcessGroupInput[] | undefined;
+  remoteProcessGroups?: z.input<typeof remoteProcessGroupSchema>[] | undefined;
 }
 
 export const processGroupSchema: z.ZodType<ProcessGroup, ProcessGroupInput> = named(
@@ -220,6 +265,7 @@ const processGroupShape = z
     funnels: z.array(funnelSchema).default([]),
     labels: z.array(labelSchema).default([]),
     controllerServices: z.array(controllerServiceSchema).default([]),
+    remoteProcessGroups: z.array(remoteProcessGroupSchema).default([]),
     get processGroups(): z.ZodDefault<z.ZodArray<typeof processGroupSchema>> {
       return z.array(processGroupSchema).default([]);
     },

@@ -30,7 +30,7 @@ import {
   UnknownPortError,
 } from '@sluice/site-to-site';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChaosProxy, type Fault } from './chaos-proxy.test-helper.ts';
+import { ChaosProxy, type Fault } from './chaos-proxy.ts';
 
 // --- in-memory port backends: tiny fixtures of the interfaces the engine will implement --------
 

@@ -183,6 +183,17 @@ export async function* encodeDataPackets(
   let index = 0;
   for await (const packet of packets) {
     index++;
+    const content = packet.content;
+    if (options.compressed !== true && content instanceof Uint8Array) {
+      // In memory and uncompressed (small FlowFiles): no generator per packet.
+      if (content.length !== packet.size)
+        throw new RangeError(`packet ${index} declares ${packet.size} bytes of content but has ${content.length}`);
+      const header = encodeDataPacketHeader(packet.attributes, packet.size);
+      options.crc?.update(header).update(content);
+      yield* out.push(header);
+      if (content.length > 0) yield* out.push(content);
+      continue;
+    }
     const bytes = packetBytes(packet, index, options.crc);
     const framed = options.compressed === true ? compressStream(bytes, options.chunkBytes ?? COMPRESSION_CHUNK_BYTES) : bytes;
     for await (const piece of framed) yield* out.push(piece);

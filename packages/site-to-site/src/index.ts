@@ -12,6 +12,7 @@ export {
   type UnpackLimits,
   unpackFlowFileV3,
 } from '@sluice/api';
+export { ChaosProxy, type Fault, type FaultPhase } from './chaos-proxy.ts';
 export {
   type ReceiveResult,
   ReceiveTransaction,

@@ -617,5 +617,7 @@ export function pasteFragment(target: ProcessGroupDefinition, fragment: FlowFrag
 export function stopEverything(group: ProcessGroupDefinition): void {
   for (const p of group.processors) if (p.state === 'RUNNING') p.state = 'STOPPED';
   for (const s of group.controllerServices) s.state = 'DISABLED';
+  for (const remote of group.remoteProcessGroups ?? [])
+    for (const p of [...remote.inputPorts, ...remote.outputPorts]) if (p.state === 'RUNNING') p.state = 'STOPPED';
   for (const child of group.processGroups) stopEverything(child);
 }

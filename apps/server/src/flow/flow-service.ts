@@ -437,7 +437,8 @@ export function decryptFlow(policy: SensitivePolicy, cipher: SensitiveCipher, do
 export function allStopped(document: FlowDocument): FlowDocument {
   const copy = cloneDocument(document);
   const visit = (group: ProcessGroupDefinition): void => {
-    for (const list of [group.processors, group.inputPorts, group.outputPorts]) {
+    const remotePorts = (group.remoteProcessGroups ?? []).flatMap((r) => [...r.inputPorts, ...r.outputPorts]);
+    for (const list of [group.processors, group.inputPorts, group.outputPorts, remotePorts]) {
       for (const entry of list) if (entry.state === 'RUNNING') entry.state = 'STOPPED';
     }
     for (const child of group.processGroups) visit(child);

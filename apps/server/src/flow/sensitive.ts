@@ -10,7 +10,8 @@ export type SensitiveMapper = (value: string, place: SensitivePlace) => string |
 
 /**
  * Knows which values of a flow are sensitive: properties whose descriptor says `sensitive` (and
- * dynamic properties of processors that declare them sensitive), and parameters marked sensitive.
+ * dynamic properties of processors that declare them sensitive), parameters marked sensitive, and
+ * the access tokens of Remote Process Groups.
  * Used to encrypt them at rest, to mask them for clients and to leave them out of exports.
  */
 export class SensitivePolicy {
@@ -68,6 +69,13 @@ export class SensitivePolicy {
           service.properties[name] = mapper(value, `service:${service.id}/${name}`);
         }
       }
+    }
+    // A Remote Process Group's token is a secret like a sensitive property.
+    for (const remote of group.remoteProcessGroups ?? []) {
+      if (remote.accessToken === undefined) continue;
+      const mapped = mapper(remote.accessToken, `remote-process-group:${remote.id}/accessToken`);
+      if (mapped === null) delete remote.accessToken;
+      else remote.accessToken = mapped;
     }
     for (const child of group.processGroups) this.mapGroup(child, mapper);
   }

@@ -27,3 +27,19 @@ export const InputPortDefinition = passThrough('InputPort', 'Receives FlowFiles 
 export const OutputPortDefinition = passThrough('OutputPort', 'Sends FlowFiles out of a process group.');
 /** Merges several connections into one (or fans one out to several, cloning). */
 export const FunnelDefinition = passThrough('Funnel', 'Merges connections.');
+
+/**
+ * A root-group output port open to Site-to-Site: it holds what reaches it until a remote client
+ * pulls it (the Site-to-Site server takes FlowFiles from its queue), so a trigger moves nothing.
+ */
+export const SiteToSiteOutputPortDefinition: AnyProcessorDefinition = Object.freeze({
+  type: 'OutputPort',
+  description: 'Holds FlowFiles for Site-to-Site clients to pull.',
+  tags: ['internal'],
+  input: 'allowed',
+  properties: {},
+  relationships: {},
+  onTrigger(_session, context) {
+    context.yield();
+  },
+} satisfies AnyProcessorDefinition);

@@ -62,6 +62,54 @@ const port = z
     state: runState.default('RUNNING'),
     /** Root-group ports reachable over Site-to-Site. */
     allowRemoteAccess: z.boolean().optional(),
+    /**
+     * Site-to-Site clients (token identities or certificate DNs) allowed to use this root-group
+     * port; `"*"` admits every identified client. Empty or absent: nobody.
+     */
+    allowedIdentities: z.array(z.string().min(1).max(1024)).optional(),
+  })
+  .strict();
+
+/** A port of a remote instance, as seen by a Remote Process Group (connections name its `id`). */
+const remotePort = z
+  .object({
+    /** Local id: connections to (or from) this remote port use it. */
+    id,
+    /** The remote port's name (or its id on the remote instance). */
+    name: z.string().min(1).max(256),
+    /** The remote port's id, when known; otherwise it is looked up by name. */
+    remoteId: z.string().min(1).max(256).optional(),
+    useCompression: z.boolean().default(false),
+    /** Batch limits of one transaction (0 / absent: NiFi's defaults, 500 ms of sending). */
+    batchCount: z.number().int().min(0).default(0),
+    batchSize: z.string().default('0 B'),
+    batchDuration: z.string().default('0 sec'),
+    concurrentTasks: z.number().int().min(1).max(64).default(1),
+    /** RUNNING = transmitting. */
+    state: runState.default('RUNNING'),
+  })
+  .strict();
+
+/** A Remote Process Group: another instance's root-group ports, reached over Site-to-Site. */
+const remoteProcessGroup = z
+  .object({
+    id,
+    name: z.string().min(1).max(256),
+    position: position.optional(),
+    comments: z.string().optional(),
+    /** The remote instance: one URL or several, comma-separated (`http://core:8080/nifi`). */
+    targetUris: z.string().min(1),
+    transport: z.enum(['HTTP']).default('HTTP'),
+    /**
+     * Bearer token identifying this instance to the remote (Expression Language and parameters
+     * allowed: keep it in a sensitive parameter, `#{core-token}`, or an environment variable).
+     */
+    accessToken: z.string().optional(),
+    communicationsTimeout: z.string().default('30 sec'),
+    /** How long a remote port waits after the remote was full or unreachable. */
+    yieldDuration: z.string().default('10 sec'),
+    inputPorts: z.array(remotePort).default([]),
+    outputPorts: z.array(remotePort).default([]),
   })
   .strict();
 
@@ -147,6 +195,8 @@ export interface ProcessGroupDefinition {
   labels: LabelDefinition[];
   controllerServices: ControllerServiceDefinition[];
   processGroups: ProcessGroupDefinition[];
+  /** Absent in documents written before Remote Process Groups existed. */
+  remoteProcessGroups?: RemoteProcessGroupDefinition[] | undefined;
 }
 
 /** A process group as a document may write it (defaults not yet filled in). */
@@ -164,6 +214,7 @@ export interface ProcessGroupInput {
   labels?: z.input<typeof label>[] | undefined;
   controllerServices?: z.input<typeof controllerService>[] | undefined;
   processGroups?: ProcessGroupInput[] | undefined;
+  remoteProcessGroups?: z.input<typeof remoteProcessGroup>[] | undefined;
 }
 
 const processGroup: z.ZodType<ProcessGroupDefinition, ProcessGroupInput> = z.lazy(() => processGroupShape);
@@ -182,6 +233,7 @@ const processGroupShape = z
     funnels: z.array(funnel).default([]),
     labels: z.array(label).default([]),
     controllerServices: z.array(controllerService).default([]),
+    remoteProcessGroups: z.array(remoteProcessGroup).default([]),
     get processGroups(): z.ZodDefault<z.ZodArray<typeof processGroup>> {
       return z.array(processGroup).default([]);
     },
@@ -205,6 +257,8 @@ export type ProcessorScheduling = z.output<typeof scheduling>;
 export type RetrySettings = z.output<typeof retry>;
 export type ConnectionDefinition = z.output<typeof connection>;
 export type PortDefinition = z.output<typeof port>;
+export type RemoteProcessGroupDefinition = z.output<typeof remoteProcessGroup>;
+export type RemotePortDefinition = z.output<typeof remotePort>;
 export type FunnelDefinition = z.output<typeof funnel>;
 export type LabelDefinition = z.output<typeof label>;
 export type ControllerServiceDefinition = z.output<typeof controllerService>;

@@ -227,6 +227,21 @@ export class StandardProcessSession implements ProcessSession {
     );
   }
 
+  /**
+   * A new FlowFile keeping the identity another instance gave it (Site-to-Site carries the uuid so
+   * a lineage search finds it on both sides). Report RECEIVE for it: no CREATE is derived then.
+   * @throws {FlowFileHandlingError} when the session already holds a FlowFile with this uuid.
+   */
+  adopt(uuid: string): FlowFile {
+    if (this.#records.has(uuid)) throw new FlowFileHandlingError(`FlowFile ${uuid} is already in this session`);
+    const now = Date.now();
+    const attributes = new Map([
+      ['uuid', uuid],
+      ['filename', uuid],
+      ['path', './'],
+    ]);
+    return this.#add(new FlowFileRecord(uuid, attributes, null, now, now), 'create', []);
+  }
 
   clone(flowFile: FlowFile, range?: { offset: number; size: number }): FlowFile {
     const source = this.#record(flowFile).current;
@@ -507,7 +522,8 @@ export class StandardProcessSession implements ProcessSession {
     ): void => {
       const record = this.#record(flowFile);
       record.hasEvent = true;
-      (record.reported ??= []).push(type);
+      if (record.reported === null) record.reported = [type];
+      else record.reported.push(type);
       this.#events.push({
         type,
         uuid: flowFile.uuid,
@@ -942,5 +958,5 @@ function addTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 
 /** Whether a processor reported an event of one of `types` for the FlowFile of `record`. */
 function hasReported(record: SessionRecord, ...types: ProvenanceEventType[]): boolean {
-  return record.reported !== null && record.reported.some((t) => types.includes(t));
+  return record.reported?.some((t) => types.includes(t)) === true;
 }

@@ -1,7 +1,9 @@
 /**
- * A small TCP proxy for tests that cuts or corrupts one HTTP exchange at a chosen step. It expects
- * one request per connection (clients use an agent without keep-alive), reads the request line to
- * know which exchange a connection carries, and forwards bytes both ways until a fault fires.
+ * A small TCP proxy for fault-injection tests of Site-to-Site links: it cuts or corrupts one HTTP
+ * exchange at a chosen step. It carries one request per connection (it asks both ends for
+ * `Connection: close`, so keep-alive clients open a connection per request), reads the request
+ * line to know which exchange a connection carries, and forwards bytes both ways until a fault
+ * fires. Not for production traffic.
  */
 import net from 'node:net';
 
@@ -16,6 +18,7 @@ export type FaultPhase =
   /** `offset` bytes into the response body. */
   | 'response-body';
 
+/** One fault: which exchanges it hits, where, and what it does. */
 export interface Fault {
   readonly method: string;
   /** Matched against the request target (path and query). */
@@ -28,6 +31,15 @@ export interface Fault {
   readonly offset?: number;
 }
 
+/** The request head with `Connection: close` (replacing any Connection header). */
+function closing(head: Buffer): Buffer {
+  const lines = head.toString('latin1').split('\r\n');
+  const kept = lines.filter((line, i) => i === 0 || !/^connection\s*:/i.test(line));
+  kept.splice(1, 0, 'Connection: close');
+  return Buffer.from(kept.join('\r\n'), 'latin1');
+}
+
+/** The fault-injecting proxy; point a client at `port`, it forwards to `targetPort` on loopback. */
 export class ChaosProxy {
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
@@ -159,7 +171,7 @@ export class ChaosProxy {
       socket.on('data', (chunk: Buffer) => forwardResponse(chunk));
       client.on('end', () => socket.end());
       client.on('close', () => socket.destroy());
-      socket.write(head.subarray(0, end + 4));
+      socket.write(closing(head.subarray(0, end + 4)));
       forwardRequest(head.subarray(end + 4));
     });
   }
