@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeProblem, Engine, errorText, type FlowDocument, parseFlowDocument } from '@sluice/engine';
@@ -154,6 +154,8 @@ export async function importFlow(options: {
   }
   const registry = standardRegistry();
   const policy = new SensitivePolicy(registry);
+  // Importing into a data directory that does not exist yet prepares it, as a first start would.
+  mkdirSync(dataDir, { recursive: true });
   const cipher = SensitiveCipher.open(dataDir);
   const store = await FlowStore.open(dataDir);
   let mapped: ReturnType<typeof mapImport>;

@@ -134,5 +134,12 @@ describe('sluice export and import', () => {
     const invalid = await run((io) => importFlow({ dataDir, file: join(dir, 'invalid.json'), keepRunStates: false, ...io }));
     expect(invalid.status).toBe(1);
     expect(invalid.log).toContain('does not exist');
+
+    // Into a data directory that does not exist yet: prepared, and the flow stored there.
+    const fresh = join(dir, 'fresh', 'data');
+    const first = await run((io) => importFlow({ dataDir: fresh, file: join(dir, 'tiny.json'), keepRunStates: false, ...io }));
+    expect(first.status, first.log).toBe(0);
+    const freshFlow = JSON.parse(readFileSync(join(fresh, 'flow.json'), 'utf8'));
+    expect(freshFlow.flow.rootGroup.name).toBe('Tiny');
   });
 });

@@ -205,11 +205,13 @@ describe('MQTT ingest', () => {
       let up = true;
       let next = 0;
       let whileDown = 0;
-      // Numbered QoS 1 messages, paced; while Sluice is down at most 500 go out (Mosquitto keeps
-      // max_queued_messages = 1000 per offline session by default and drops beyond that).
+      // Numbered QoS 1 messages, paced: Mosquitto queues at most max_queued_messages = 1000 per
+      // client by default (connected or not) and drops beyond that, so the publisher stays at most
+      // 300 ahead of what is written while Sluice is up, and sends at most 500 while it is down.
       const publishing = (async () => {
         while (next < N) {
-          if (!up && whileDown >= 500) {
+          const ahead = up ? next - files(join(dir, 'out'), '.txt').length : 0;
+          if ((!up && whileDown >= 500) || ahead >= 300) {
             await sleep(20);
             continue;
           }
