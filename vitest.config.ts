@@ -20,6 +20,7 @@ export default defineConfig({
       'packages/testing',
       'processors',
       'apps/server',
+      'apps/editor',
     ].map((root) => ({
       ...shared,
       test: {

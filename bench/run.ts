@@ -60,6 +60,8 @@ record('mqtt', run('mqtt.ts', [seconds, rounds]));
 record('http', run('http.ts', [seconds, 32, 100, rounds]));
 record('content', run('content.ts', [seconds]));
 record('server', run('server.ts', [quick ? 100 : 300, seconds, 20]));
+for (const size of [1024, 1024 * 1024]) record('s2s', run('s2s.ts', [size, seconds]));
+record('editor', run('editor.ts', [1000, quick ? 3 : 5]));
 
 const outDir = join(here, 'results');
 mkdirSync(outDir, { recursive: true });
@@ -122,6 +124,26 @@ for (const r of results) {
       'content processors',
       'durable + provenance',
       `SplitText ${rate(r.splitText)} splits/s (10 MB, 1-line splits); MergeContent ${rate(r.mergeContent)} FlowFiles/s (1,000 × 1 KiB bins); TransformJSON ${rate(r.transformJson)} FlowFiles/s (1 KiB JSON)`,
+    ]);
+  }
+  if (r.bench === 's2s')
+    rows.push([
+      'Site-to-Site edge → core vs bare HTTP POST',
+      `${num(r.size)} B FlowFiles, two processes on loopback, durable + provenance`,
+      `${num(r.s2sFlowFilesPerSecond)} FlowFiles/s (${num(r.s2sMegabytesPerSecond, 1)} MB/s) vs bare ${num(r.bareFlowFilesPerSecond)} POSTs/s (${num(r.bareMegabytesPerSecond, 1)} MB/s) = ${num(r.ratioToBare, 2)} ×`,
+    ]);
+  if (r.bench === 'editor') {
+    const frames = (v: unknown) => {
+      const at = (k: string): unknown => (typeof v === 'object' && v !== null && k in v ? Reflect.get(v, k) : undefined);
+      return `p50 ${num(at('p50Ms'), 1)} / p95 ${num(at('p95Ms'), 1)} / max ${num(at('maxMs'), 1)} ms`;
+    };
+    const baseline = r.baseline;
+    const base = (k: string): unknown =>
+      typeof baseline === 'object' && baseline !== null && k in baseline ? Reflect.get(baseline, k) : undefined;
+    rows.push([
+      'editor in Chromium (target: interactive < 2 s, frames < 33 ms)',
+      `${num(r.processors)} processors + connections, running, full status every second; baseline 10 processors`,
+      `first render ${num(r.firstRenderMs)} ms, interactive ${num(r.interactiveMs)} ms (baseline ${num(base('interactiveMs'))} ms); frames panning ${frames(r.panning)}, while status streams ${frames(r.statusStreaming)} (baseline panning ${frames(base('panning'))})`,
     ]);
   }
   if (r.bench === 'server')
