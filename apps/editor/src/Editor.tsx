@@ -63,6 +63,10 @@ export function Editor({
 
   const refresh = useCallback(async () => {
     const next = await call('getFlow');
+    // Reloads overlap (an action's own, and one per burst of live changes) and may answer out of
+    // order: never let an older version replace a newer one (an undo would then miss a connection).
+    const current = flowRef.current;
+    if (current !== undefined && next.version < current.version) return;
     flowRef.current = next;
     setFlow(next);
   }, []);
