@@ -9,7 +9,8 @@
 // is empty (every batch confirmed by the core and committed at the edge).
 // Bare: a Node http server that reads and discards each body, and a client process that POSTs
 // bodies of `size` bytes over keep-alive connections (the same bytes per FlowFile, no framing, no
-// repositories). Prints one JSON line.
+// repositories). Prints one JSON line; with the CPU time the edge spent per FlowFile while sending
+// (the machine is shared: rates drift with other load, CPU per FlowFile much less).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, request } from 'node:http';
@@ -121,11 +122,23 @@ async function edge(size: number, count: number, corePort: number): Promise<void
   await server.engine.stopComponent('gen');
   const queued = queue.size().count;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await server.engine.startComponent('core-in');
   while (queue.size().count > 0) await new Promise((r) => setTimeout(r, 5));
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   const rate = queued / seconds;
-  console.log(JSON.stringify({ flowFilesPerSecond: rate, megabytesPerSecond: (rate * size) / 1e6, flowFiles: queued, seconds }));
+  // CPU the edge spent per FlowFile while sending (user + system), in microseconds.
+  const edgeCpuMicros = (cpu.user + cpu.system) / queued;
+  console.log(
+    JSON.stringify({
+      flowFilesPerSecond: rate,
+      megabytesPerSecond: (rate * size) / 1e6,
+      flowFiles: queued,
+      seconds,
+      edgeCpuMicros,
+    }),
+  );
   await server.close();
   rmSync(dataDir, { recursive: true, force: true });
 }
@@ -230,6 +243,7 @@ switch (role) {
         s2sSeconds: s2s.seconds,
         s2sFlowFilesPerSecond: s2s.flowFilesPerSecond,
         s2sMegabytesPerSecond: s2s.megabytesPerSecond,
+        s2sEdgeCpuMicrosPerFlowFile: s2s.edgeCpuMicros,
         bareSeconds: seconds,
         bareFlowFilesPerSecond: bare.flowFilesPerSecond,
         bareMegabytesPerSecond: bare.megabytesPerSecond,

@@ -7,7 +7,9 @@ export {
   REMOTE_INPUT_PORT_TYPE,
   REMOTE_OUTPUT_PORT_TYPE,
   REMOTE_PORT_PROPERTIES,
+  readContents,
   type SiteToSitePortView,
+  writeContents,
 } from './components/remote.ts';
 export type { ServiceNode } from './components/service-node.ts';
 export type { ContentRepository, ContentRepositoryStats } from './content/types.ts';

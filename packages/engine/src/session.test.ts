@@ -1,6 +1,7 @@
 import { type FlowFile, ProcessException } from '@sluice/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine, FlowFileRecord } from './index.ts';
+import { readContents, writeContents } from './index.ts';
 import {
   bench,
   depth,
@@ -331,6 +332,30 @@ describe.each(MODES)('process session through the engine (%s repositories)', (mo
     expect(forks).toHaveLength(1);
     expect(forks[0]?.flowFileUuid).toBe(ff.uuid);
     expect(forks[0]?.childUuids).toHaveLength(1);
+  });
+
+  it('writeContents writes several contents at once; readContents reads them back (one read per back-to-back run)', async () => {
+    const texts = ['alpha', '', 'gamma!', 'd'];
+    let read: string[] = [];
+    const engine = await withProcessor((session) => {
+      const batch = session.getBatch(10);
+      if (batch.length === 0) return;
+      const created = texts.map(() => session.create());
+      const written = writeContents(
+        session,
+        created,
+        texts.map((t) => Buffer.from(t)),
+      );
+      // Contents written one after another lie back to back: the whole run comes in one read.
+      read = readContents(session, [...written, ...batch]).map((b) => b.toString());
+      session.transfer([...written, ...batch], 'success');
+    });
+    await engine.enqueue('in', 'queued');
+    await engine.runOnce('p');
+    expect(read).toEqual([...texts, 'queued']);
+    const out = queued(engine, 'to-success');
+    expect(out.map((f) => f.text).sort()).toEqual([...texts, 'queued'].sort());
+    expect(out.every((f) => f.flowFile.size === Buffer.byteLength(f.text))).toBe(true);
   });
 
   it('write, append and merge (header, footer, demarcator) produce the right content and CONTENT_MODIFIED', async () => {

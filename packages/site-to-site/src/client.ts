@@ -339,14 +339,23 @@ export class SendTransaction extends Transaction {
     const crc = new Crc32();
     let flowFiles = 0;
     let bytes = 0;
-    const counted = async function* (): AsyncGenerator<DataPacket> {
-      for await (const packet of packets) {
+    // Counted as they are encoded; a synchronous source stays synchronous (cheaper per packet).
+    const countedSync = function* (source: Iterable<DataPacket>): Generator<DataPacket> {
+      for (const packet of source) {
         flowFiles++;
         bytes += packet.size;
         yield packet;
       }
     };
-    const body = encodeDataPackets(counted(), { compressed: this.context.compression, crc });
+    const countedAsync = async function* (source: AsyncIterable<DataPacket>): AsyncGenerator<DataPacket> {
+      for await (const packet of source) {
+        flowFiles++;
+        bytes += packet.size;
+        yield packet;
+      }
+    };
+    const counted = isSync(packets) ? countedSync(packets) : countedAsync(packets);
+    const body = encodeDataPackets(counted, { compressed: this.context.compression, crc });
     let remote: string;
     try {
       const exchange = await this.context.call(
@@ -752,23 +761,14 @@ export class SiteToSiteClient {
    */
   async send(portId: string, packets: AsyncIterable<DataPacket> | Iterable<DataPacket>): Promise<SendResult> {
     // Peek: with nothing to send, open no transaction (a server answers an empty send with 400).
-    const iterator = each(packets);
-    const first = await iterator.next();
-    if (first.done === true)
+    const rest = await peeked(packets);
+    if (rest === undefined)
       return { transactionId: '', flowFiles: 0, bytes: 0, checksum: '0', destinationFull: false, transitUri: '' };
-    const rest = async function* (): AsyncGenerator<DataPacket> {
-      yield first.value;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done === true) return;
-        yield next.value;
-      }
-    };
     const peer = await this.selectPeer('send');
     let transaction: SendTransaction | undefined;
     try {
       transaction = await this.createSendTransaction(portId, peer);
-      await transaction.send(rest());
+      await transaction.send(rest);
       return await transaction.confirm();
     } catch (error) {
       if (transaction !== undefined && !(error instanceof CommitOutcomeUnknownError) && !(error instanceof BadChecksumError))
@@ -782,14 +782,20 @@ export class SiteToSiteClient {
    * One whole pull: opens a transaction on output port `portId`, hands each packet to
    * `onPacket` (which must stage it, reading its content, without committing), then confirms.
    * When it resolves, commit what was staged. On {@link CommitOutcomeUnknownError} commit too
-   * (at-least-once); on any other error discard what was staged.
+   * (at-least-once); on any other error discard what was staged. `onEnd` runs after the last
+   * packet and before the confirm (finish staging there: a failure then still cancels).
    */
-  async receive(portId: string, onPacket: (packet: ReceivedDataPacket) => Promise<void> | void): Promise<ReceiveResult> {
+  async receive(
+    portId: string,
+    onPacket: (packet: ReceivedDataPacket) => Promise<void> | void,
+    onEnd?: () => Promise<void> | void,
+  ): Promise<ReceiveResult> {
     const peer = await this.selectPeer('receive');
     let transaction: ReceiveTransaction | undefined;
     try {
       transaction = await this.createReceiveTransaction(portId, peer);
       for await (const packet of transaction.packets()) await onPacket(packet);
+      await onEnd?.();
       return await transaction.confirm();
     } catch (error) {
       if (transaction !== undefined && !(error instanceof CommitOutcomeUnknownError) && !(error instanceof BadChecksumError))
@@ -806,8 +812,39 @@ export class SiteToSiteClient {
   }
 }
 
-async function* each<T>(items: AsyncIterable<T> | Iterable<T>): AsyncGenerator<T> {
-  for await (const item of items) yield item;
+function isSync<T>(items: AsyncIterable<T> | Iterable<T>): items is Iterable<T> {
+  return Symbol.iterator in items && !(Symbol.asyncIterator in items);
+}
+
+/**
+ * `items` with its first item already taken (and put back in front), or undefined when it has none.
+ * A synchronous source stays synchronous.
+ */
+async function peeked<T>(items: AsyncIterable<T> | Iterable<T>): Promise<AsyncIterable<T> | Iterable<T> | undefined> {
+  if (isSync(items)) {
+    const iterator = items[Symbol.iterator]();
+    const first = iterator.next();
+    if (first.done === true) return undefined;
+    return (function* (): Generator<T> {
+      yield first.value;
+      try {
+        for (let next = iterator.next(); next.done !== true; next = iterator.next()) yield next.value;
+      } finally {
+        iterator.return?.();
+      }
+    })();
+  }
+  const iterator = items[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done === true) return undefined;
+  return (async function* (): AsyncGenerator<T> {
+    yield first.value;
+    try {
+      for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield next.value;
+    } finally {
+      await iterator.return?.();
+    }
+  })();
 }
 
 function peerOfBase(base: string): PeerStatus {

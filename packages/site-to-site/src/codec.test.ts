@@ -221,6 +221,31 @@ describe('S2S FlowFile codec v1 (StandardFlowFileCodec)', () => {
 });
 
 describe('CRC32', () => {
+  it('encodes a synchronous source like an asynchronous one: same bytes, same checksum, headers as encodeDataPacketHeader', async () => {
+    const big = Buffer.alloc(40_000, 7);
+    const packets = [
+      packet([['filename', 'a.txt']], 'alpha'),
+      packet([], ''),
+      packet([['ünïcødé', '✓ value \u{1F600}']], 'beta'),
+      packet([['k', 'v'.repeat(30_000)]], big),
+      ...Array.from({ length: 200 }, (_, i) => packet([['uuid', `id-${i}`]], `content ${i}`)),
+    ];
+    const expected = Buffer.concat(
+      packets.map((p) => Buffer.concat([encodeDataPacketHeader(p.attributes, p.size), p.content as Buffer])),
+    );
+    async function* asyncSource(): AsyncGenerator<DataPacket> {
+      yield* packets;
+    }
+    function* syncSource(): Generator<DataPacket> {
+      yield* packets;
+    }
+    const crcs = [new Crc32(), new Crc32(), new Crc32()];
+    expect(await collect(encodeDataPackets(asyncSource(), { crc: crcs[0] }))).toEqual(expected);
+    expect(await collect(encodeDataPackets(syncSource(), { crc: crcs[1] }))).toEqual(expected);
+    expect(await encode(packets, { crc: crcs[2] })).toEqual(expected);
+    for (const crc of crcs) expect(crc.value).toBe(crc32(expected));
+  });
+
   it('is java.util.zip.CRC32, written as unsigned decimal', () => {
     // The standard CRC-32 check value: CRC32("123456789") = 0xCBF43926.
     expect(new Crc32().update(Buffer.from('123456789')).toString()).toBe('3421780262');

@@ -144,34 +144,83 @@ async function* packetBytes(packet: DataPacket, index: number, crc: Crc32 | unde
   if (sent !== packet.size) throw new RangeError(`packet ${index} declares ${packet.size} bytes of content but has only ${sent}`);
 }
 
-/** Gathers small pieces into larger writes; big pieces go out as they are. */
+/**
+ * Gathers small pieces into larger writes; big pieces go out as they are. Writes wait in `ready`.
+ * With `crc`, every write is added to it as it goes out (the output is the encoded stream).
+ */
 class WriteGatherer {
   #buffer: Buffer = Buffer.allocUnsafe(WRITE_BYTES);
   #used = 0;
+  readonly #crc: Crc32 | undefined;
+  /** Writes ready to go out, in order. */
+  ready: Buffer[] = [];
 
-  *push(piece: Uint8Array): Generator<Buffer> {
+  constructor(crc: Crc32 | undefined) {
+    this.#crc = crc;
+  }
+
+  push(piece: Uint8Array): void {
     if (piece.length >= PASS_THROUGH_BYTES) {
-      yield* this.flush();
-      yield Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.length);
+      this.flush();
+      const out = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.length);
+      this.#crc?.update(out);
+      this.ready.push(out);
       return;
     }
-    if (this.#used + piece.length > WRITE_BYTES) yield* this.flush();
+    if (this.#used + piece.length > WRITE_BYTES) this.flush();
     this.#buffer.set(piece, this.#used);
     this.#used += piece.length;
   }
 
-  *flush(): Generator<Buffer> {
+  /**
+   * Writes a packet header straight into the buffer (as {@link encodeDataPacketHeader} would
+   * encode it); false, writing nothing, when it might not fit in one write or is invalid (use
+   * encodeDataPacketHeader then: it says what is wrong).
+   */
+  pushHeader(pairs: readonly (readonly [string, string])[], size: number): boolean {
+    if (!Number.isSafeInteger(size) || size < 0 || pairs.length > MAX_ATTRIBUTES_PER_PACKET) return false;
+    // At most 3 bytes of UTF-8 per UTF-16 code unit.
+    let bound = 12;
+    for (const pair of pairs) bound += 8 + 3 * (pair[0].length + (pair[1] ?? '').length);
+    if (bound > WRITE_BYTES) return false;
+    if (this.#used + bound > WRITE_BYTES) this.flush();
+    const b = this.#buffer;
+    let at = b.writeInt32BE(pairs.length, this.#used);
+    for (const pair of pairs) {
+      const keyLength = b.write(pair[0], at + 4, 'utf8');
+      b.writeInt32BE(keyLength, at);
+      at += 4 + keyLength;
+      const valueLength = b.write(pair[1] ?? '', at + 4, 'utf8');
+      b.writeInt32BE(valueLength, at);
+      at += 4 + valueLength;
+    }
+    at = b.writeUInt32BE(Math.floor(size / TWO_32), at);
+    this.#used = b.writeUInt32BE(size % TWO_32, at);
+    return true;
+  }
+
+  flush(): void {
     if (this.#used === 0) return;
     const out = this.#buffer.subarray(0, this.#used);
+    this.#crc?.update(out);
+    this.ready.push(out);
     // The emitted buffer may still be queued on a socket: start a fresh one.
     this.#buffer = Buffer.allocUnsafe(WRITE_BYTES);
     this.#used = 0;
-    yield out;
+  }
+
+  /** Takes the writes ready so far. */
+  take(): Buffer[] {
+    const ready = this.ready;
+    this.ready = [];
+    return ready;
   }
 }
 
 /**
  * Encodes packets into the body of a Site-to-Site transfer, streaming each packet's content.
+ * Packets from a synchronous iterable whose content is in memory are encoded without waiting
+ * between them: the stream yields only once a write's worth is gathered.
  * @throws {RangeError} when a packet's content is not exactly its declared size, or its header is
  * invalid (see {@link encodeDataPacketHeader}); the stream is then unusable.
  */
@@ -179,26 +228,46 @@ export async function* encodeDataPackets(
   packets: AsyncIterable<DataPacket> | Iterable<DataPacket>,
   options: EncodeOptions = {},
 ): AsyncGenerator<Buffer> {
-  const out = new WriteGatherer();
+  const crc = options.crc;
+  const compressed = options.compressed === true;
+  // Uncompressed, the output is the encoded stream: checksummed as it goes out, a write at a time.
+  const out = new WriteGatherer(compressed ? undefined : crc);
   let index = 0;
-  for await (const packet of packets) {
-    index++;
+  /** Encodes a packet whose content is in memory (uncompressed); false for any other packet. */
+  const inMemory = (packet: DataPacket): boolean => {
     const content = packet.content;
-    if (options.compressed !== true && content instanceof Uint8Array) {
-      // In memory and uncompressed (small FlowFiles): no generator per packet.
-      if (content.length !== packet.size)
-        throw new RangeError(`packet ${index} declares ${packet.size} bytes of content but has ${content.length}`);
-      const header = encodeDataPacketHeader(packet.attributes, packet.size);
-      options.crc?.update(header).update(content);
-      yield* out.push(header);
-      if (content.length > 0) yield* out.push(content);
-      continue;
+    if (compressed || !(content instanceof Uint8Array)) return false;
+    index++;
+    if (content.length !== packet.size)
+      throw new RangeError(`packet ${index} declares ${packet.size} bytes of content but has ${content.length}`);
+    const attributes = packet.attributes;
+    const pairs = Array.isArray(attributes) ? (attributes as (readonly [string, string])[]) : [...attributes];
+    if (!out.pushHeader(pairs, packet.size)) out.push(encodeDataPacketHeader(pairs, packet.size));
+    if (content.length > 0) out.push(content);
+    return true;
+  };
+  async function* streamed(packet: DataPacket): AsyncGenerator<Buffer> {
+    index++;
+    const bytes = packetBytes(packet, index, compressed ? crc : undefined);
+    const framed = compressed ? compressStream(bytes, options.chunkBytes ?? COMPRESSION_CHUNK_BYTES) : bytes;
+    for await (const piece of framed) {
+      out.push(piece);
+      if (out.ready.length > 0) yield* out.take();
     }
-    const bytes = packetBytes(packet, index, options.crc);
-    const framed = options.compressed === true ? compressStream(bytes, options.chunkBytes ?? COMPRESSION_CHUNK_BYTES) : bytes;
-    for await (const piece of framed) yield* out.push(piece);
   }
-  yield* out.flush();
+  if (Symbol.iterator in packets && !(Symbol.asyncIterator in packets)) {
+    for (const packet of packets) {
+      if (!inMemory(packet)) yield* streamed(packet);
+      if (out.ready.length > 0) yield* out.take();
+    }
+  } else {
+    for await (const packet of packets) {
+      if (!inMemory(packet)) yield* streamed(packet);
+      if (out.ready.length > 0) yield* out.take();
+    }
+  }
+  out.flush();
+  yield* out.take();
 }
 
 interface Header {
@@ -358,6 +427,32 @@ class PacketContent implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Arr
     return chunk;
   }
 
+  /**
+   * All of the content at once when it is already buffered in one piece and nothing was read yet
+   * (small packets usually are), without waiting; undefined otherwise (read it as a stream).
+   */
+  takeWhole(): Buffer | undefined {
+    if (this.#started || this.#finished) return undefined;
+    if (this.#remaining === 0) {
+      this.#started = true;
+      return Buffer.alloc(0);
+    }
+    const peeked = this.reader.peekChunk();
+    if (peeked === undefined || peeked.chunk.length - peeked.start < this.#remaining) return undefined;
+    this.#started = true;
+    const chunk = this.reader.takeSomeBuffered(this.#remaining);
+    if (chunk === undefined) return undefined;
+    this.#remaining -= chunk.length;
+    return chunk;
+  }
+
+  /** Like {@link finish} when nothing is left to skip (no waiting); false when something is. */
+  finishedAlready(): boolean {
+    if (this.#remaining > 0) return false;
+    this.#finished = true;
+    return true;
+  }
+
   /** Skips whatever was not read; the reader is then at the next packet. */
   async finish(): Promise<void> {
     this.#finished = true;
@@ -366,6 +461,14 @@ class PacketContent implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Arr
       this.#remaining -= chunk.length;
     }
   }
+}
+
+/**
+ * The whole content of a received packet when the decoder already holds all of it in one piece and
+ * none was read yet (then the content counts as read); undefined otherwise: read `content` as usual.
+ */
+export function takeBufferedContent(packet: ReceivedDataPacket): Buffer | undefined {
+  return packet.content instanceof PacketContent ? packet.content.takeWhole() : undefined;
 }
 
 function limitsOf(limits: DecodeLimits): Limits {
@@ -391,12 +494,13 @@ export async function* decodeDataPackets(
   if (options.compressed !== true) {
     const reader = new ByteReader(crc === undefined ? source : tapCrc(source, crc));
     try {
-      while (!(await reader.atEnd())) {
+      // Waits only when the buffered bytes run out (small packets come many to a network read).
+      while (reader.buffered > 0 || !(await reader.atEnd())) {
         index++;
         const header = parseHeaderInPlace(reader, limits) ?? (await readHeader(reader, limits, index, 0));
         const content = new PacketContent(reader, header.size, index, 0);
         yield { attributes: header.attributes, size: header.size, content };
-        await content.finish();
+        if (!content.finishedAlready()) await content.finish();
       }
     } finally {
       await reader.close();

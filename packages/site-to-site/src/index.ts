@@ -33,6 +33,7 @@ export {
   encodeDataPackets,
   MAX_ATTRIBUTES_PER_PACKET,
   type ReceivedDataPacket,
+  takeBufferedContent,
 } from './codec.ts';
 export {
   COMPRESSION_CHUNK_BYTES,

@@ -808,17 +808,25 @@ export class SiteToSiteServer {
       crc,
       limits: this.#options.decodeLimits ?? {},
     });
-    const counted = async function* (): AsyncGenerator<ReceivedDataPacket> {
-      for await (const packet of decoded) {
+    // Counts packets as the port reads them (a plain iterator: no generator step per packet).
+    const count = (result: IteratorResult<ReceivedDataPacket>): IteratorResult<ReceivedDataPacket> => {
+      if (result.done === true) complete = true;
+      else {
         transaction.flowFiles++;
-        transaction.bytes += packet.size;
-        yield packet;
+        transaction.bytes += result.value.size;
       }
-      complete = true;
+      return result;
+    };
+    const counted: AsyncIterableIterator<ReceivedDataPacket> = {
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+      next: () => decoded.next().then(count),
+      return: async () => decoded.return(undefined),
     };
     let staged: StagedReceive;
     try {
-      staged = await port.receive(counted(), this.#context(request, transaction));
+      staged = await port.receive(counted, this.#context(request, transaction));
     } catch (error) {
       this.#drop(transaction);
       transaction.abort = undefined;

@@ -15,7 +15,7 @@ import type {
   TakeLimits,
   TransferContext,
 } from '@sluice/site-to-site';
-import { reportReceived, type Staged, stageReceived, takePackets, UuidGuard } from './packets.ts';
+import { reportReceived, Stager, takePackets, UuidGuard } from './packets.ts';
 
 /** The relationship ports route everything to (the engine's pass-through). */
 const PASS_THROUGH = '';
@@ -69,13 +69,15 @@ class EngineInputPort extends EnginePort implements InputPortBackend {
   async receive(packets: AsyncIterable<ReceivedDataPacket>, context: TransferContext): Promise<StagedReceive> {
     const session = this.engine.openPortSession(this.id);
     const text = details(context);
-    const staged: Staged[] = [];
+    const stager = new Stager(session, PASS_THROUGH, this.#guard);
+    const staged = stager.staged;
     try {
       for await (const packet of packets) {
-        const one = await stageReceived(session, packet, PASS_THROUGH, this.#guard);
-        reportReceived(session, one, context.transitUri, text);
-        staged.push(one);
+        const pending = stager.add(packet);
+        if (pending !== undefined) await pending;
       }
+      stager.flush();
+      for (const one of staged) reportReceived(session, one, context.transitUri, text);
     } catch (error) {
       session.rollback();
       throw error;

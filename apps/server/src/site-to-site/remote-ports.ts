@@ -30,7 +30,7 @@ import {
   type TransferDirection,
   UnknownPortError,
 } from '@sluice/site-to-site';
-import { doneSending, reportReceived, type Staged, stageReceived, takePackets, UuidGuard } from './packets.ts';
+import { doneSending, reportReceived, Stager, takePackets, UuidGuard } from './packets.ts';
 
 /** NiFi's RPG: with no batch settings, one push transaction streams for up to 500 ms. */
 const DEFAULT_SEND_DURATION_MS = 500;
@@ -197,10 +197,9 @@ export const RemoteOutputPort = defineProcessor({
   relationships: { success: 'FlowFiles received from the remote port' },
   onScheduled: (context) => connect(context, 'receive'),
   async onTrigger(session, context, state) {
-    const staged: Staged[] = [];
-    const stage = async (packet: ReceivedDataPacket): Promise<void> => {
-      staged.push(await stageReceived(session, packet, 'success', state.guard));
-    };
+    const stager = new Stager(session, 'success', state.guard);
+    const staged = stager.staged;
+    const stage = (packet: ReceivedDataPacket): Promise<void> | undefined => stager.add(packet);
     // RECEIVE events name the transaction, known once the transfer is confirmed.
     const report = (transitUri: string): void => {
       for (const one of staged) reportReceived(session, one, transitUri);
@@ -208,7 +207,8 @@ export const RemoteOutputPort = defineProcessor({
     };
     try {
       const portId = await portIdOf(state, 'receive');
-      const result = await state.client.receive(portId, stage);
+      // Contents held back are written before the confirm: the remote drops its copy then.
+      const result = await state.client.receive(portId, stage, () => stager.flush());
       report(result.transitUri);
       if (result.flowFiles === 0) context.yield();
     } catch (error) {

@@ -94,3 +94,27 @@ export interface PortSession extends ProcessSession {
 export function adoptFlowFile(session: ProcessSession, uuid: string): FlowFile {
   return session instanceof StandardProcessSession ? session.adopt(uuid) : session.create();
 }
+
+/**
+ * The contents of `flowFiles`, read with one read per run of back-to-back contents when `session`
+ * is the engine's own session; otherwise one `read` each (a test double).
+ */
+export function readContents(session: ProcessSession, flowFiles: readonly FlowFile[]): Buffer[] {
+  return session instanceof StandardProcessSession
+    ? session.readEach(flowFiles)
+    : flowFiles.map((flowFile) => session.read(flowFile));
+}
+
+/**
+ * Writes `contents[i]` as the content of `flowFiles[i]`, with one write when `session` is the
+ * engine's own session (keep the total small: it is buffered); otherwise one `write` each.
+ */
+export function writeContents(
+  session: ProcessSession,
+  flowFiles: readonly FlowFile[],
+  contents: readonly Uint8Array[],
+): FlowFile[] {
+  return session instanceof StandardProcessSession
+    ? session.writeEach(flowFiles, contents)
+    : flowFiles.map((flowFile, i) => session.write(flowFile, contents[i] ?? new Uint8Array(0)));
+}

@@ -369,6 +369,51 @@ export class StandardProcessSession implements ProcessSession {
       : this.#host.content.read(current.claim, offset, length);
   }
 
+  /**
+   * The whole contents of several FlowFiles, read with one read per run of contents that lie back
+   * to back in one resource file (small FlowFiles written one after another usually do). Each
+   * buffer may be a view into a shared one. Runs are cut at `runBytes`.
+   */
+  readEach(flowFiles: readonly FlowFile[], runBytes = 1024 * 1024): Buffer[] {
+    const claims = flowFiles.map((flowFile) => this.#record(flowFile).current.claim);
+    const out = new Array<Buffer>(claims.length);
+    let i = 0;
+    while (i < claims.length) {
+      const first = claims[i];
+      if (first === null || first === undefined) {
+        out[i++] = Buffer.alloc(0);
+        continue;
+      }
+      let end = i + 1;
+      let length = first.length;
+      for (; end < claims.length; end++) {
+        const next = claims[end];
+        if (
+          next === null ||
+          next === undefined ||
+          next.resourceId !== first.resourceId ||
+          next.offset !== first.offset + length ||
+          length + next.length > runBytes
+        )
+          break;
+        length += next.length;
+      }
+      const bytes =
+        end === i + 1
+          ? this.#host.content.read(first)
+          : this.#host.content.read({ resourceId: first.resourceId, offset: first.offset, length });
+      this.#bytesRead += length;
+      let at = 0;
+      for (let k = i; k < end; k++) {
+        const n = claims[k]?.length ?? 0;
+        out[k] = end === i + 1 ? bytes : bytes.subarray(at, at + n);
+        at += n;
+      }
+      i = end;
+    }
+    return out;
+  }
+
   readStream(flowFile: FlowFile, range?: { offset: number; size: number }): Readable {
     const current = this.#record(flowFile).current;
     if (range !== undefined && (range.offset < 0 || range.size < 0 || range.offset + range.size > current.size)) {
@@ -391,6 +436,27 @@ export class StandardProcessSession implements ProcessSession {
     const claim = await this.#host.content.writeStream(source);
     // Re-check: the processor must not have changed this FlowFile while the stream was written.
     return this.#setContent(this.#record(record.current), claim.length === 0 ? null : claim);
+  }
+
+  /**
+   * Sets the contents of several FlowFiles with one write: `contents[i]` becomes the content of
+   * `flowFiles[i]`; they share one stretch of a resource file (gathered in memory first: for small
+   * contents). Returns the new versions, in order.
+   */
+  writeEach(flowFiles: readonly FlowFile[], contents: readonly Uint8Array[]): FlowFile[] {
+    if (flowFiles.length !== contents.length) throw new RangeError('writeEach needs one content per FlowFile');
+    const records = flowFiles.map((flowFile) => this.#record(flowFile));
+    let total = 0;
+    for (const content of contents) total += content.byteLength;
+    const claim = total === 0 ? null : this.#host.content.write(Buffer.concat(contents, total));
+    if (claim === null) return records.map((record) => this.#setContent(record, null));
+    let offset = claim.offset;
+    return records.map((record, i) => {
+      const length = contents[i]?.byteLength ?? 0;
+      const own = length === 0 ? null : { resourceId: claim.resourceId, offset, length };
+      offset += length;
+      return this.#setContent(record, own);
+    });
   }
 
   #setContent(record: SessionRecord, claim: ContentClaim | null): FlowFileRecord {
