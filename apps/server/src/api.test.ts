@@ -298,6 +298,93 @@ describe('editing the flow', () => {
     expect((await admin.delete(`/input-ports/${tempIn.body.id}?revision=${tempIn.body.revision}`)).status).toBe(204);
   });
 
+  it('creates, updates and deletes Remote Process Groups, masking the token; their ports are connection ends', async () => {
+    type Remote = {
+      name: string;
+      targetUris: string;
+      accessToken?: string;
+      communicationsTimeout: string;
+      inputPorts: { id: string; name: string; useCompression: boolean; batchCount: number; state: string }[];
+      outputPorts: { id: string; name: string; state: string }[];
+    };
+    const created = await admin.post<Entity<Remote>>('/process-groups/root/remote-process-groups', {
+      targetUris: 'http://127.0.0.1:9/nifi',
+      accessToken: 'core-token-123',
+      position: { x: 600, y: 0 },
+      inputPorts: [{ name: 'from-edge' }],
+      outputPorts: [{ name: 'to-edge', batchCount: 10 }],
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.kind).toBe('remote-process-group');
+    expect(created.body.component).toMatchObject({
+      name: 'http://127.0.0.1:9/nifi',
+      accessToken: SENSITIVE_VALUE_SET,
+      communicationsTimeout: '30 sec',
+      inputPorts: [{ name: 'from-edge', useCompression: false, state: 'STOPPED' }],
+    });
+    const id = created.body.id;
+    const inPort = created.body.component.inputPorts[0]?.id ?? '';
+    const outPort = created.body.component.outputPorts[0]?.id ?? '';
+    expect(JSON.stringify((await viewer.get(`/remote-process-groups/${id}`)).body)).not.toContain('core-token-123');
+    expect(JSON.stringify((await admin.get('/flow')).body)).not.toContain('core-token-123');
+
+    // Its ports are ends of connections in the group holding it.
+    const push = await admin.post<Entity>('/process-groups/root/connections', {
+      source: { id: ids.generate },
+      destination: { id: inPort },
+      relationships: ['success'],
+    });
+    expect(push.status).toBe(201);
+
+    // Settings and per-port settings change; the token marker keeps the token; a connected port stays.
+    const updated = await admin.put<Entity<Remote>>(`/remote-process-groups/${id}`, {
+      revision: created.body.revision,
+      component: {
+        name: 'Core',
+        communicationsTimeout: '5 sec',
+        accessToken: SENSITIVE_VALUE_SET,
+        inputPorts: [{ id: inPort, name: 'from-edge', useCompression: true, batchCount: 100 }],
+      },
+    });
+    expect(updated.status).toBe(200);
+    expect(updated.body.component).toMatchObject({
+      name: 'Core',
+      communicationsTimeout: '5 sec',
+      accessToken: SENSITIVE_VALUE_SET,
+      inputPorts: [{ id: inPort, useCompression: true, batchCount: 100 }],
+      outputPorts: [{ id: outPort, batchCount: 10 }],
+    });
+    const dropConnected = await admin.put<ErrorReply>(`/remote-process-groups/${id}`, {
+      revision: updated.body.revision,
+      component: { inputPorts: [] },
+    });
+    expect(dropConnected.status).toBe(409);
+    expect(dropConnected.body.error).toContain('from-edge');
+    const twice = await admin.put<ErrorReply>(`/remote-process-groups/${id}`, {
+      revision: updated.body.revision,
+      component: { outputPorts: [{ name: 'a' }, { name: 'a' }] },
+    });
+    expect(twice.status).toBe(400);
+
+    // Stopping the group stops its ports (the remote is not reachable: nothing is started here).
+    const stopped = await operator.post<{ changed: string[] }>('/run-status', {
+      componentIds: [id],
+      state: 'STOPPED',
+    });
+    expect(stopped.status).toBe(200);
+    expect(stopped.body.changed.sort()).toEqual([inPort, outPort].sort());
+
+    // Copy and paste bring it along with new ids (the token left out of the copy).
+    const copy = await admin.post<{ remoteProcessGroups: Remote[] }>('/flow/copy', { componentIds: [id] });
+    expect(copy.body.remoteProcessGroups[0]?.accessToken).toBe(SENSITIVE_VALUE_SET);
+
+    // Deleting it deletes the connections to its ports.
+    const latest = await rev(`/remote-process-groups/${id}`);
+    expect((await admin.delete(`/remote-process-groups/${id}?revision=${latest}`)).status).toBe(204);
+    expect((await admin.get(`/connections/${push.body.id}`)).status).toBe(404);
+    expect((await admin.get(`/remote-process-groups/${id}`)).status).toBe(404);
+  });
+
   it('keeps sensitive values encrypted at rest and never sends them', async () => {
     const secret = 'p@ssw0rd-never-leaves';
     const created = await admin.post<Entity<{ properties: Record<string, string | null> }>>('/process-groups/root/processors', {

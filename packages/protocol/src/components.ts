@@ -14,6 +14,7 @@ import {
   positionSchema,
   processGroupSchema,
   processorSchema,
+  remoteProcessGroupSchema,
   retrySchema,
 } from './flow.ts';
 import { named } from './registry.ts';
@@ -29,6 +30,7 @@ export const COMPONENT_KINDS = [
   'controller-service',
   'process-group',
   'parameter-context',
+  'remote-process-group',
 ] as const;
 export type ComponentKind = (typeof COMPONENT_KINDS)[number];
 export const componentKindSchema = z.enum(COMPONENT_KINDS);
@@ -93,6 +95,50 @@ export const portCreateSchema = named(
       allowRemoteAccess: z.boolean().optional(),
     })
     .strict(),
+);
+
+/** A remote port as a client writes it: without an id, the server gives it one. */
+const remotePortInput = z
+  .object({
+    id: idSchema.optional(),
+    name,
+    remoteId: z.string().min(1).max(256).optional(),
+    useCompression: z.boolean().optional(),
+    batchCount: z.number().int().min(0).optional(),
+    batchSize: z.string().min(1).optional(),
+    batchDuration: z.string().min(1).optional(),
+    concurrentTasks: z.number().int().min(1).max(64).optional(),
+    state: z.enum(['RUNNING', 'STOPPED']).optional(),
+  })
+  .strict();
+export type RemotePortInput = z.output<typeof remotePortInput>;
+
+const remoteSettings = {
+  targetUris: z.string().min(1).max(4096),
+  transport: z.enum(['HTTP']),
+  communicationsTimeout: z.string().min(1),
+  yieldDuration: z.string().min(1),
+  inputPorts: z.array(remotePortInput).max(1000),
+  outputPorts: z.array(remotePortInput).max(1000),
+};
+
+export const remoteProcessGroupCreateSchema = named(
+  'RemoteProcessGroupCreate',
+  z
+    .object({
+      name: name.optional(),
+      position: positionSchema.optional(),
+      comments: z.string().optional(),
+      ...remoteSettings,
+      transport: remoteSettings.transport.optional(),
+      accessToken: z.string().min(1).optional(),
+      communicationsTimeout: remoteSettings.communicationsTimeout.optional(),
+      yieldDuration: remoteSettings.yieldDuration.optional(),
+      inputPorts: remoteSettings.inputPorts.optional(),
+      outputPorts: remoteSettings.outputPorts.optional(),
+    })
+    .strict(),
+  'A new Remote Process Group (docs/flow-format.md): its ports are named by the remote port names; new ports come in STOPPED.',
 );
 
 export const funnelCreateSchema = named('FunnelCreate', z.object({ position: positionSchema.optional() }).strict());
@@ -205,6 +251,18 @@ export const processGroupChangesSchema = z
   .partial()
   .strict();
 
+export const remoteProcessGroupChangesSchema = z
+  .object({
+    name,
+    position: positionSchema,
+    comments: z.string().nullable(),
+    ...remoteSettings,
+    /** A new token; null removes it; the "set" marker keeps the stored one. */
+    accessToken: z.string().min(1).nullable(),
+  })
+  .partial()
+  .strict();
+
 export const parameterContextChangesSchema = z
   .object({
     name,
@@ -228,6 +286,7 @@ export const labelUpdateSchema = update('LabelUpdate', labelChangesSchema);
 export const controllerServiceUpdateSchema = update('ControllerServiceUpdate', controllerServiceChangesSchema);
 export const processGroupUpdateSchema = update('ProcessGroupUpdate', processGroupChangesSchema);
 export const parameterContextUpdateSchema = update('ParameterContextUpdate', parameterContextChangesSchema);
+export const remoteProcessGroupUpdateSchema = update('RemoteProcessGroupUpdate', remoteProcessGroupChangesSchema);
 
 // ---- entities (responses) -------------------------------------------------------------------------
 
@@ -253,6 +312,9 @@ export const labelEntitySchema = entity('LabelEntity', labelSchema, ['label']);
 export const controllerServiceEntitySchema = entity('ControllerServiceEntity', controllerServiceSchema, ['controller-service']);
 export const processGroupEntitySchema = entity('ProcessGroupEntity', processGroupSchema, ['process-group']);
 export const parameterContextEntitySchema = entity('ParameterContextEntity', parameterContextSchema, ['parameter-context']);
+export const remoteProcessGroupEntitySchema = entity('RemoteProcessGroupEntity', remoteProcessGroupSchema, [
+  'remote-process-group',
+]);
 
 /** Any component entity (flow change events carry these). */
 export const componentEntitySchema = named(
@@ -271,6 +333,7 @@ export const componentEntitySchema = named(
       controllerServiceSchema,
       processGroupSchema,
       parameterContextSchema,
+      remoteProcessGroupSchema,
     ]),
   }),
 );
@@ -339,6 +402,7 @@ export const flowFragmentSchema = named(
       labels: z.array(labelSchema).default([]),
       controllerServices: z.array(controllerServiceSchema).default([]),
       processGroups: z.array(processGroupSchema).default([]),
+      remoteProcessGroups: z.array(remoteProcessGroupSchema).default([]),
     })
     .strict(),
 );

@@ -43,6 +43,9 @@ import {
   processorCreateSchema,
   processorEntitySchema,
   processorUpdateSchema,
+  remoteProcessGroupCreateSchema,
+  remoteProcessGroupEntitySchema,
+  remoteProcessGroupUpdateSchema,
   selectionResultSchema,
 } from './components.ts';
 import {
@@ -214,6 +217,11 @@ const labels = componentRoutes('Funnels and labels', 'labels', 'label', {
   create: labelCreateSchema,
   update: labelUpdateSchema,
   entity: labelEntitySchema,
+});
+const remoteGroups = componentRoutes('Remote process groups', 'remote-process-groups', 'remote process group', {
+  create: remoteProcessGroupCreateSchema,
+  update: remoteProcessGroupUpdateSchema,
+  entity: remoteProcessGroupEntitySchema,
 });
 const services = componentRoutes('Controller services', 'controller-services', 'controller service', {
   create: controllerServiceCreateSchema,
@@ -565,6 +573,10 @@ export const routes = {
   getLabel: labels.get,
   updateLabel: labels.update,
   deleteLabel: labels.delete,
+  createRemoteProcessGroup: remoteGroups.create,
+  getRemoteProcessGroup: remoteGroups.get,
+  updateRemoteProcessGroup: remoteGroups.update,
+  deleteRemoteProcessGroup: remoteGroups.delete,
   createService: services.create,
   getService: services.get,
   updateService: services.update,

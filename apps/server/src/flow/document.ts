@@ -6,6 +6,7 @@ import type {
   PortDefinition,
   ProcessGroupDefinition,
   ProcessorDefinitionEntry,
+  RemoteProcessGroupDefinition,
 } from '@sluice/engine';
 import type { ComponentKind } from '@sluice/protocol';
 
@@ -22,7 +23,7 @@ export const LIST_OF = {
   label: 'labels',
   'controller-service': 'controllerServices',
   'process-group': 'processGroups',
-} as const satisfies Record<Exclude<ComponentKind, 'parameter-context'>, keyof ProcessGroupDefinition>;
+} as const satisfies Record<Exclude<ComponentKind, 'parameter-context' | 'remote-process-group'>, keyof ProcessGroupDefinition>;
 
 export type GroupKind = keyof typeof LIST_OF;
 export type GroupList = (typeof LIST_OF)[GroupKind];
@@ -38,7 +39,8 @@ export type Located =
   | { kind: 'label'; entry: LabelDefinition; parent: ProcessGroupDefinition }
   | { kind: 'controller-service'; entry: ControllerServiceDefinition; parent: ProcessGroupDefinition }
   | { kind: 'process-group'; entry: ProcessGroupDefinition; parent: ProcessGroupDefinition | undefined }
-  | { kind: 'parameter-context'; entry: ParameterContextDefinition; parent: undefined };
+  | { kind: 'parameter-context'; entry: ParameterContextDefinition; parent: undefined }
+  | { kind: 'remote-process-group'; entry: RemoteProcessGroupDefinition; parent: ProcessGroupDefinition };
 
 /** Every component of a document by id (process groups and parameter contexts included). */
 export function indexFlow(document: FlowDocument): Map<string, Located> {
@@ -54,6 +56,8 @@ export function indexFlow(document: FlowDocument): Map<string, Located> {
     for (const entry of group.funnels) out.set(entry.id, { kind: 'funnel', entry, parent: group });
     for (const entry of group.labels) out.set(entry.id, { kind: 'label', entry, parent: group });
     for (const entry of group.controllerServices) out.set(entry.id, { kind: 'controller-service', entry, parent: group });
+    for (const entry of group.remoteProcessGroups ?? [])
+      out.set(entry.id, { kind: 'remote-process-group', entry, parent: group });
     for (const child of group.processGroups) visit(child, group);
   };
   visit(document.rootGroup, undefined);
@@ -94,7 +98,41 @@ export function removeLocated(document: FlowDocument, located: Located): void {
     case 'process-group':
       parent.processGroups = parent.processGroups.filter((e) => e.id !== id);
       break;
+    case 'remote-process-group':
+      parent.remoteProcessGroups = (parent.remoteProcessGroups ?? []).filter((e) => e.id !== id);
+      break;
   }
+}
+
+/** The ids of a Remote Process Group's ports (connection ends inside it). */
+export function remotePortIds(group: RemoteProcessGroupDefinition): string[] {
+  return [...group.inputPorts, ...group.outputPorts].map((p) => p.id);
+}
+
+/** Every remote port of a document by id, with its Remote Process Group and the group holding that. */
+export function indexRemotePorts(document: FlowDocument): Map<
+  string,
+  {
+    port: RemoteProcessGroupDefinition['inputPorts'][number];
+    remote: RemoteProcessGroupDefinition;
+    parent: ProcessGroupDefinition;
+  }
+> {
+  const out = new Map<
+    string,
+    {
+      port: RemoteProcessGroupDefinition['inputPorts'][number];
+      remote: RemoteProcessGroupDefinition;
+      parent: ProcessGroupDefinition;
+    }
+  >();
+  const visit = (group: ProcessGroupDefinition): void => {
+    for (const remote of group.remoteProcessGroups ?? [])
+      for (const port of [...remote.inputPorts, ...remote.outputPorts]) out.set(port.id, { port, remote, parent: group });
+    for (const child of group.processGroups) visit(child);
+  };
+  visit(document.rootGroup);
+  return out;
 }
 
 /** Adds a located component (taken from elsewhere) to a group. */
@@ -124,6 +162,9 @@ export function addToGroup(group: ProcessGroupDefinition, located: Located): voi
     case 'process-group':
       group.processGroups.push(located.entry);
       break;
+    case 'remote-process-group':
+      group.remoteProcessGroups = [...(group.remoteProcessGroups ?? []), located.entry];
+      break;
     case 'parameter-context':
       throw new Error('parameter contexts do not live in groups');
   }
@@ -141,6 +182,7 @@ export function shallowGroup(group: ProcessGroupDefinition): ProcessGroupDefinit
     labels: [],
     controllerServices: [],
     processGroups: [],
+    ...(group.remoteProcessGroups === undefined ? {} : { remoteProcessGroups: [] }),
   };
 }
 
@@ -151,6 +193,7 @@ export function idsInGroup(group: ProcessGroupDefinition): string[] {
     if (list === 'processGroups') continue;
     for (const entry of group[list]) out.push(entry.id);
   }
+  for (const remote of group.remoteProcessGroups ?? []) out.push(remote.id, ...remotePortIds(remote));
   for (const child of group.processGroups) out.push(...idsInGroup(child));
   return out;
 }

@@ -6,6 +6,8 @@ import type {
   ParameterContextDefinition,
   ProcessGroupDefinition,
   ProcessorDefinitionEntry,
+  RemotePortDefinition,
+  RemoteProcessGroupDefinition,
 } from '@sluice/engine';
 import { uuidv7 } from '@sluice/engine';
 import {
@@ -27,11 +29,23 @@ import {
   type processGroupCreateSchema,
   type processorChangesSchema,
   type processorCreateSchema,
+  type RemotePortInput,
+  type remoteProcessGroupChangesSchema,
+  type remoteProcessGroupCreateSchema,
   SENSITIVE_VALUE_SET,
 } from '@sluice/protocol';
 import type { z } from 'zod';
 import { ApiError, notFound } from '../http/errors.ts';
-import { addToGroup, cloneDocument, GROUP_LISTS, idsInGroup, indexFlow, type Located, removeLocated } from './document.ts';
+import {
+  addToGroup,
+  cloneDocument,
+  GROUP_LISTS,
+  idsInGroup,
+  indexFlow,
+  type Located,
+  remotePortIds,
+  removeLocated,
+} from './document.ts';
 
 type Properties = Record<string, string | null>;
 
@@ -205,6 +219,68 @@ export function newGroup(body: z.output<typeof processGroupCreateSchema>): Proce
   };
 }
 
+/**
+ * The ports of a Remote Process Group from what a client sent: stored ports (same id) keep the
+ * settings not sent, new ones get an id and come in STOPPED.
+ * @throws {ApiError} 400 for a port named twice in one direction.
+ */
+export function mergeRemotePorts(
+  existing: readonly RemotePortDefinition[],
+  next: readonly RemotePortInput[],
+  path: string,
+): RemotePortDefinition[] {
+  const names = new Set<string>();
+  return next.map((input, i) => {
+    const key = input.remoteId ?? input.name;
+    if (names.has(key)) {
+      throw new ApiError(400, `remote port "${key}" is given twice`, [
+        { path: `${path}.${i}.name`, message: 'duplicate remote port' },
+      ]);
+    }
+    names.add(key);
+    const stored = input.id === undefined ? undefined : existing.find((p) => p.id === input.id);
+    const base: RemotePortDefinition = stored ?? {
+      id: input.id ?? uuidv7(),
+      name: input.name,
+      useCompression: false,
+      batchCount: 0,
+      batchSize: '0 B',
+      batchDuration: '0 sec',
+      concurrentTasks: 1,
+      state: 'STOPPED',
+    };
+    const port: RemotePortDefinition = { ...base, name: input.name };
+    if (input.remoteId !== undefined) port.remoteId = input.remoteId;
+    if (input.useCompression !== undefined) port.useCompression = input.useCompression;
+    if (input.batchCount !== undefined) port.batchCount = input.batchCount;
+    if (input.batchSize !== undefined) port.batchSize = input.batchSize;
+    if (input.batchDuration !== undefined) port.batchDuration = input.batchDuration;
+    if (input.concurrentTasks !== undefined) port.concurrentTasks = input.concurrentTasks;
+    if (input.state !== undefined) port.state = input.state;
+    return port;
+  });
+}
+
+export function newRemoteProcessGroup(body: z.output<typeof remoteProcessGroupCreateSchema>): RemoteProcessGroupDefinition {
+  if (body.accessToken === SENSITIVE_VALUE_SET)
+    throw new ApiError(400, 'a new Remote Process Group has no stored token to keep; send the token itself', [
+      { path: 'body.accessToken', message: 'the "sensitive value set" marker was sent but no value is set' },
+    ]);
+  return {
+    id: uuidv7(),
+    name: body.name ?? body.targetUris,
+    ...(body.position === undefined ? {} : { position: body.position }),
+    ...(body.comments === undefined ? {} : { comments: body.comments }),
+    targetUris: body.targetUris,
+    transport: body.transport ?? 'HTTP',
+    ...(body.accessToken === undefined ? {} : { accessToken: body.accessToken }),
+    communicationsTimeout: body.communicationsTimeout ?? '30 sec',
+    yieldDuration: body.yieldDuration ?? '10 sec',
+    inputPorts: mergeRemotePorts([], body.inputPorts ?? [], 'body.inputPorts'),
+    outputPorts: mergeRemotePorts([], body.outputPorts ?? [], 'body.outputPorts'),
+  };
+}
+
 export function newParameterContext(body: z.output<typeof parameterContextCreateSchema>): ParameterContextDefinition {
   return {
     id: uuidv7(),
@@ -290,6 +366,55 @@ export function updateGroup(entry: ProcessGroupDefinition, changes: z.output<typ
   optional(entry, 'parameterContextId', changes.parameterContextId);
 }
 
+/**
+ * Updates a Remote Process Group. A port left out of a new port list is removed (with its
+ * connections, by the caller's check: a port that is still connected is refused).
+ * @throws {ApiError} 400 for the token marker with no token stored.
+ */
+export function updateRemoteProcessGroup(
+  entry: RemoteProcessGroupDefinition,
+  changes: z.output<typeof remoteProcessGroupChangesSchema>,
+): void {
+  if (changes.name !== undefined) entry.name = changes.name;
+  if (changes.position !== undefined) entry.position = changes.position;
+  optional(entry, 'comments', changes.comments);
+  if (changes.targetUris !== undefined) entry.targetUris = changes.targetUris;
+  if (changes.transport !== undefined) entry.transport = changes.transport;
+  if (changes.communicationsTimeout !== undefined) entry.communicationsTimeout = changes.communicationsTimeout;
+  if (changes.yieldDuration !== undefined) entry.yieldDuration = changes.yieldDuration;
+  if (changes.accessToken === SENSITIVE_VALUE_SET) {
+    if (entry.accessToken === undefined)
+      throw new ApiError(400, 'no access token is stored to keep; send the token itself', [
+        { path: 'component.accessToken', message: 'the "sensitive value set" marker was sent but no value is set' },
+      ]);
+  } else {
+    optional(entry, 'accessToken', changes.accessToken);
+  }
+  if (changes.inputPorts !== undefined)
+    entry.inputPorts = mergeRemotePorts(entry.inputPorts, changes.inputPorts, 'component.inputPorts');
+  if (changes.outputPorts !== undefined)
+    entry.outputPorts = mergeRemotePorts(entry.outputPorts, changes.outputPorts, 'component.outputPorts');
+}
+
+/**
+ * Refuses removing remote ports that connections still use.
+ * @throws {ApiError} 409 naming the first such port.
+ */
+export function checkRemotePortsKept(
+  parent: ProcessGroupDefinition,
+  before: RemoteProcessGroupDefinition,
+  after: RemoteProcessGroupDefinition,
+): void {
+  const kept = new Set(remotePortIds(after));
+  for (const port of [...before.inputPorts, ...before.outputPorts]) {
+    if (kept.has(port.id)) continue;
+    if (parent.connections.some((c) => c.source.id === port.id || c.destination.id === port.id))
+      throw new ApiError(409, `remote port "${port.name}" is connected; delete its connections before removing it`, [
+        { componentId: port.id, componentName: port.name, message: 'connected' },
+      ]);
+  }
+}
+
 export function updateParameterContext(
   entry: ParameterContextDefinition,
   changes: z.output<typeof parameterContextChangesSchema>,
@@ -317,6 +442,8 @@ export function deleteComponents(draft: FlowDocument, ids: readonly string[], en
     if (located.kind === 'process-group' && located.parent === undefined)
       throw new ApiError(400, 'the root process group cannot be deleted');
     if (located.kind === 'process-group') for (const inner of idsInGroup(located.entry)) doomed.add(inner);
+    else if (located.kind === 'remote-process-group')
+      for (const inner of [id, ...remotePortIds(located.entry)]) doomed.add(inner);
     else doomed.add(id);
   }
   // Connections to or from anything deleted go too.
@@ -449,6 +576,7 @@ export function copyFragment(document: FlowDocument, ids: readonly string[]): Fl
     labels: [],
     controllerServices: [],
     processGroups: [],
+    remoteProcessGroups: [],
   };
   let parentId: string | undefined;
   const ends = new Set<string>();
@@ -468,6 +596,7 @@ export function copyFragment(document: FlowDocument, ids: readonly string[]): Fl
     if (located.kind === 'process-group') {
       for (const port of [...located.entry.inputPorts, ...located.entry.outputPorts]) ends.add(port.id);
     }
+    if (located.kind === 'remote-process-group') for (const port of remotePortIds(located.entry)) ends.add(port);
     addToFragment(fragment, cloneDocument(located));
   }
   if (parentId === undefined) return fragment;
@@ -505,6 +634,9 @@ function addToFragment(fragment: FlowFragment, located: Located): void {
     case 'process-group':
       fragment.processGroups.push(located.entry);
       break;
+    case 'remote-process-group':
+      fragment.remoteProcessGroups.push(located.entry);
+      break;
     case 'parameter-context':
       break;
   }
@@ -521,6 +653,8 @@ export function reassignIds(group: ProcessGroupDefinition, idMap: Map<string, st
       if (list === 'processGroups') continue;
       for (const entry of g[list]) idMap.set(entry.id, fresh());
     }
+    for (const remote of g.remoteProcessGroups ?? [])
+      for (const id of [remote.id, ...remotePortIds(remote)]) idMap.set(id, fresh());
     for (const child of g.processGroups) assign(child);
   };
   assign(group);
@@ -529,6 +663,10 @@ export function reassignIds(group: ProcessGroupDefinition, idMap: Map<string, st
     for (const list of GROUP_LISTS) {
       if (list === 'processGroups') continue;
       for (const entry of g[list]) entry.id = idMap.get(entry.id) ?? entry.id;
+    }
+    for (const remote of g.remoteProcessGroups ?? []) {
+      remote.id = idMap.get(remote.id) ?? remote.id;
+      for (const port of [...remote.inputPorts, ...remote.outputPorts]) port.id = idMap.get(port.id) ?? port.id;
     }
     for (const c of g.connections) {
       c.source = { id: idMap.get(c.source.id) ?? c.source.id };
@@ -558,6 +696,7 @@ export function pasteFragment(target: ProcessGroupDefinition, fragment: FlowFrag
   };
   const inside = new Set(idsInGroup(holder));
   const portsOfChildren = new Set(holder.processGroups.flatMap((g) => [...g.inputPorts, ...g.outputPorts].map((p) => p.id)));
+  // Remote ports are inside their Remote Process Group (idsInGroup lists them).
   holder.connections = holder.connections.filter(
     (c) =>
       (inside.has(c.source.id) || portsOfChildren.has(c.source.id)) &&
@@ -575,6 +714,7 @@ export function pasteFragment(target: ProcessGroupDefinition, fragment: FlowFrag
     ...holder.funnels,
     ...holder.labels,
     ...holder.processGroups,
+    ...(holder.remoteProcessGroups ?? []),
   ]) {
     const moved = shift(entry.position);
     if (moved !== undefined) entry.position = moved;
@@ -582,6 +722,8 @@ export function pasteFragment(target: ProcessGroupDefinition, fragment: FlowFrag
   for (const c of holder.connections)
     if (c.bends !== undefined) c.bends = c.bends.map((b) => ({ x: b.x + offset.x, y: b.y + offset.y }));
   stopEverything(holder);
+  if ((holder.remoteProcessGroups ?? []).length > 0)
+    target.remoteProcessGroups = [...(target.remoteProcessGroups ?? []), ...(holder.remoteProcessGroups ?? [])];
   for (const list of GROUP_LISTS) {
     switch (list) {
       case 'processors':

@@ -226,6 +226,11 @@ export class FlowService {
         return { ...base, kind: located.kind, component: cloneDocument(located.entry) };
       case 'label':
         return { ...base, kind: located.kind, component: cloneDocument(located.entry) };
+      case 'remote-process-group': {
+        const component = cloneDocument(located.entry);
+        if (component.accessToken !== undefined) component.accessToken = SENSITIVE_VALUE_SET;
+        return { ...base, kind: located.kind, component };
+      }
     }
   }
 

@@ -2,6 +2,7 @@ import { type FlowDocument, uuidv7 } from '@sluice/engine';
 import { routes } from '@sluice/protocol';
 import { indexFlow, type Located } from '../flow/document.ts';
 import {
+  checkRemotePortsKept,
   deleteComponents,
   groupIn,
   newConnection,
@@ -10,6 +11,7 @@ import {
   newParameterContext,
   newPort,
   newProcessor,
+  newRemoteProcessGroup,
   newService,
   updateConnection,
   updateFunnel,
@@ -18,6 +20,7 @@ import {
   updateParameterContext,
   updatePort,
   updateProcessor,
+  updateRemoteProcessGroup,
   updateService,
 } from '../flow/edits.ts';
 import type { ChangeContext } from '../flow/flow-service.ts';
@@ -37,6 +40,7 @@ const LABELS: Record<Kind, string> = {
   'controller-service': 'controller service',
   'process-group': 'process group',
   'parameter-context': 'parameter context',
+  'remote-process-group': 'remote process group',
 };
 
 function describe(located: Located): string {
@@ -208,6 +212,25 @@ export function componentRoutes(context: ServerContext) {
       update(change, params.id, 'label', body.revision, (l) => updateLabel(l.entry, body.component)),
     ),
     deleteLabel: bind(routes.deleteLabel, ({ params, query, change }) => remove(change, params.id, 'label', query.revision)),
+
+    // ---- remote process groups ----
+    createRemoteProcessGroup: bind(routes.createRemoteProcessGroup, ({ params, body, change }) => {
+      const entry = newRemoteProcessGroup(body);
+      return create(change, params.id, 'remote-process-group', entry.id, `added remote process group "${entry.name}"`, (g) => {
+        g.remoteProcessGroups = [...(g.remoteProcessGroups ?? []), entry];
+      });
+    }),
+    getRemoteProcessGroup: bind(routes.getRemoteProcessGroup, ({ params }) => flows.typed(params.id, 'remote-process-group')),
+    updateRemoteProcessGroup: bind(routes.updateRemoteProcessGroup, ({ params, body, change }) =>
+      update(change, params.id, 'remote-process-group', body.revision, (l) => {
+        const before = structuredClone(l.entry);
+        updateRemoteProcessGroup(l.entry, body.component);
+        checkRemotePortsKept(l.parent, before, l.entry);
+      }),
+    ),
+    deleteRemoteProcessGroup: bind(routes.deleteRemoteProcessGroup, ({ params, query, change }) =>
+      remove(change, params.id, 'remote-process-group', query.revision),
+    ),
 
     // ---- controller services ----
     createService: bind(routes.createService, ({ params, body, change }) => {

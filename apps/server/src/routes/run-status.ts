@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError } from '@sluice/engine';
 import { type RunStatusResult, routes } from '@sluice/protocol';
-import { idsInGroup, indexFlow } from '../flow/document.ts';
+import { idsInGroup, indexFlow, indexRemotePorts, remotePortIds } from '../flow/document.ts';
 import type { ChangeContext } from '../flow/flow-service.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 import { bind } from '../http/router.ts';
@@ -22,10 +22,26 @@ export function runStatusRoutes(context: ServerContext) {
     collect: boolean,
   ): Promise<RunStatusResult> {
     const index = indexFlow(flows.document);
+    const remotePorts = indexRemotePorts(flows.document);
     const failures: RunStatusResult['failures'] = [];
     const targets: string[] = [];
-    for (const id of ids) {
+    // A Remote Process Group stands for its ports (NiFi: enable or disable transmission).
+    const expanded = ids.flatMap((id) => {
       const located = index.get(id);
+      return located?.kind === 'remote-process-group' ? remotePortIds(located.entry) : [id];
+    });
+    for (const id of expanded) {
+      const located = index.get(id);
+      const remote = remotePorts.get(id);
+      if (remote !== undefined) {
+        if (state === 'DISABLED') {
+          if (!collect) throw new ApiError(400, 'a remote port cannot be disabled');
+          failures.push({ id, name: remote.port.name, reason: 'a remote port cannot be disabled' });
+        } else {
+          targets.push(id);
+        }
+        continue;
+      }
       if (located === undefined || !RUNNABLE.some((k) => k === located.kind)) {
         if (!collect) throw notFound(`processor, port or funnel "${id}"`);
         failures.push({ id, name: id, reason: 'no such processor, port or funnel' });
