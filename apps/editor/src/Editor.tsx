@@ -9,9 +9,13 @@ import { ConfigureProcessor } from './dialogs/ConfigureProcessor.tsx';
 import { ConnectionDialog } from './dialogs/ConnectionDialog.tsx';
 import { FlowFileDialog } from './dialogs/FlowFileDialog.tsx';
 import { exportFlow, ImportDialog } from './dialogs/FlowTransfer.tsx';
+import { LabelDialog } from './dialogs/LabelDialog.tsx';
+import { ParametersDialog } from './dialogs/ParametersDialog.tsx';
 import { QueueDialog } from './dialogs/QueueDialog.tsx';
 import { RelationshipPicker } from './dialogs/RelationshipPicker.tsx';
+import { RemoteGroupDialog } from './dialogs/RemoteGroupDialog.tsx';
 import { ServiceDialog, ServicesDialog } from './dialogs/ServicesDialog.tsx';
+import { SnippetDialog } from './dialogs/SnippetDialog.tsx';
 import { DiagnosticsDialog, HistoryDialog } from './dialogs/StatusDialogs.tsx';
 import { type DialogState, EditorContext, type EditorContextValue, rolesOf } from './editor-context.ts';
 import { findGroup } from './flow-model.ts';
@@ -20,6 +24,7 @@ import { connectLive } from './live.ts';
 import { EventDialog } from './provenance/EventDialog.tsx';
 import { LineageDialog } from './provenance/LineageDialog.tsx';
 import { ProvenanceDialog } from './provenance/ProvenanceDialog.tsx';
+import { SnippetStore, snippetKey } from './snippets.ts';
 import { statusStore, useBulletins } from './status-store.ts';
 import { IdAliases, UndoStack } from './undo.ts';
 
@@ -51,6 +56,7 @@ export function Editor({
   const flowRef = useRef<FlowEntity | undefined>(undefined);
   const undo = useMemo(() => new UndoStack(), []);
   const aliases = useMemo(() => new IdAliases(), []);
+  const snippets = useMemo(() => new SnippetStore(window.localStorage, snippetKey(session.username)), [session.username]);
   const undoState = useSyncExternalStore(undo.subscribe, undo.state);
   const bulletins = useBulletins();
   const { canEdit, canOperate } = rolesOf(session);
@@ -132,6 +138,7 @@ export function Editor({
       undo,
       undoState,
       aliases,
+      snippets,
       open,
       close,
       notify,
@@ -148,6 +155,7 @@ export function Editor({
     undo,
     undoState,
     aliases,
+    snippets,
     open,
     close,
     notify,
@@ -171,6 +179,9 @@ export function Editor({
         </button>
         <button type="button" data-testid="open-services" onClick={() => open({ kind: 'services' })}>
           {t('header.services')}
+        </button>
+        <button type="button" data-testid="open-parameters" onClick={() => open({ kind: 'parameters' })}>
+          {t('header.parameters')}
         </button>
         <button type="button" data-testid="open-diagnostics" onClick={() => open({ kind: 'diagnostics' })}>
           {t('header.diagnostics')}
@@ -251,6 +262,16 @@ function DialogView({ dialog }: { dialog: DialogState }) {
       return <ImportDialog />;
     case 'services':
       return <ServicesDialog />;
+    case 'parameters':
+      return <ParametersDialog />;
+    case 'snippet':
+      return <SnippetDialog ids={dialog.ids} />;
+    case 'remote':
+      return <RemoteGroupDialog key={dialog.id} id={dialog.id} />;
+    case 'remote-new':
+      return <RemoteGroupDialog position={dialog.position} />;
+    case 'label':
+      return <LabelDialog key={dialog.id} id={dialog.id} />;
     case 'history':
       return <HistoryDialog id={dialog.id} name={dialog.name} />;
     case 'diagnostics':

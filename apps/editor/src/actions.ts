@@ -1,4 +1,4 @@
-import type { Connection, Position, ProcessGroup } from '@sluice/protocol';
+import type { Connection, FlowFragment, Position, ProcessGroup } from '@sluice/protocol';
 import { call } from './api.ts';
 import type { EditorContextValue } from './editor-context.ts';
 import { findGroup, parentOf } from './flow-model.ts';
@@ -12,7 +12,8 @@ export type NewComponent =
   | { readonly kind: 'process-group'; readonly name: string }
   | { readonly kind: 'funnel' }
   | { readonly kind: 'label'; readonly text: string }
-  | { readonly kind: 'input-port' | 'output-port'; readonly name: string };
+  | { readonly kind: 'input-port' | 'output-port'; readonly name: string }
+  | { readonly kind: 'remote-process-group'; readonly settings: RemoteGroupSettings };
 
 async function create(groupId: string, spec: NewComponent, position: Position): Promise<string> {
   const params = { id: groupId };
@@ -29,6 +30,8 @@ async function create(groupId: string, spec: NewComponent, position: Position): 
       return (await call('createInputPort', { params, body: { name: spec.name, position } })).id;
     case 'output-port':
       return (await call('createOutputPort', { params, body: { name: spec.name, position } })).id;
+    case 'remote-process-group':
+      return (await call('createRemoteProcessGroup', { params, body: { ...spec.settings, position } })).id;
   }
 }
 
@@ -125,12 +128,21 @@ export function editorActions(ctx: EditorContextValue) {
       const root = ctx.flow.flow.rootGroup;
       const groupId = groupOf(ids[0] ?? '');
       const group = findGroup(root, groupId) ?? root;
+      // The ends that go: the selected components, and the ports of selected process groups and
+      // Remote Process Groups (connections in this group reach those ports, not the group).
+      // Those inside a selected group's own content travel in the copy of the group.
       const selected = new Set(ids);
+      for (const id of ids) {
+        const holder = group.processGroups.find((g) => g.id === id) ?? group.remoteProcessGroups?.find((r) => r.id === id);
+        for (const port of [...(holder?.inputPorts ?? []), ...(holder?.outputPorts ?? [])]) selected.add(port.id);
+      }
       // Components: everything but connections; connections of deleted components go with them.
       const components = ids.filter((id) => !group.connections.some((c) => c.id === id));
-      const outside = connectionsTouching(group, selected).filter(
-        (c) => !(selected.has(c.source.id) && selected.has(c.destination.id)),
-      );
+      const touching = [
+        ...connectionsTouching(group, new Set(ids)),
+        ...group.connections.filter((c) => !ids.includes(c.source.id) && !ids.includes(c.destination.id)),
+      ].filter((c, i, all) => all.indexOf(c) === i && (selected.has(c.source.id) || selected.has(c.destination.id)));
+      const outside = touching.filter((c) => !(selected.has(c.source.id) && selected.has(c.destination.id)));
       const fragment = components.length > 0 ? await call('copySelection', { body: { componentIds: components } }) : undefined;
       const lone = group.connections.filter(
         (c) => selected.has(c.id) && !(selected.has(c.source.id) && selected.has(c.destination.id)),
@@ -180,6 +192,32 @@ export function editorActions(ctx: EditorContextValue) {
       undo.push({ label: 'configure connection', undo: () => send(previous), redo: () => send(changes) });
     },
 
+    /** Updates a Remote Process Group; `previous` holds the old values of the changed fields. */
+    async updateRemoteGroup(id: string, changes: RemoteGroupChanges, previous: RemoteGroupChanges): Promise<void> {
+      const send = async (component: RemoteGroupChanges) => {
+        await call('updateRemoteProcessGroup', {
+          params: { id: aliases.resolve(id) },
+          body: { revision: item(id).revision, component },
+        });
+        await ctx.refresh();
+      };
+      await send(changes);
+      undo.push({ label: 'configure remote process group', undo: () => send(previous), redo: () => send(changes) });
+    },
+
+    /** Changes a label's text (undoable). */
+    async updateLabelText(id: string, text: string, previous: string): Promise<void> {
+      const send = async (value: string) => {
+        await call('updateLabel', {
+          params: { id: aliases.resolve(id) },
+          body: { revision: item(id).revision, component: { text: value } },
+        });
+        await ctx.refresh();
+      };
+      await send(text);
+      undo.push({ label: 'edit label', undo: () => send(previous), redo: () => send(text) });
+    },
+
     /** Starts or stops components; returns the failures (id, name, reason). */
     async setRunState(ids: readonly string[], state: 'RUNNING' | 'STOPPED') {
       const result = await call('setSelectionRunStatus', { body: { componentIds: ids.map((i) => aliases.resolve(i)), state } });
@@ -222,6 +260,29 @@ export function editorActions(ctx: EditorContextValue) {
       await ctx.refresh();
     },
 
+    /** Pastes a fragment (a saved snippet) into the current group, moved by `offset`. */
+    async pasteFragment(fragment: FlowFragment, offset: Position): Promise<void> {
+      const groupId = ctx.groupId;
+      const first = await call('paste', { params: { id: groupId }, body: { fragment, offset } });
+      const created = first.created.map((c) => c.id);
+      undo.push({
+        label: 'paste snippet',
+        undo: async () => {
+          await call('deleteSelection', { body: { items: created.map(item) } });
+          await ctx.refresh();
+        },
+        redo: async () => {
+          const again = await call('paste', { params: { id: groupId }, body: { fragment, offset } });
+          for (const [old, id] of Object.entries(first.idMap)) {
+            const next = again.idMap[old];
+            if (next !== undefined) aliases.alias(id, next);
+          }
+          await ctx.refresh();
+        },
+      });
+      await ctx.refresh();
+    },
+
     /** Moves a selection into a new process group placed where the selection was. */
     async groupSelection(ids: readonly string[], name: string, position: Position): Promise<void> {
       const parent = ctx.groupId;
@@ -255,6 +316,17 @@ export type ProcessorChanges = NonNullable<Parameters<typeof call<'updateProcess
     : never
   : never;
 export type ConnectionChanges = NonNullable<Parameters<typeof call<'updateConnection'>>[1]>['body'] extends infer B
+  ? B extends { component: infer C }
+    ? C
+    : never
+  : never;
+
+/** What a new Remote Process Group is created with (the protocol's create body, without position). */
+export type RemoteGroupSettings = Omit<
+  NonNullable<Parameters<typeof call<'createRemoteProcessGroup'>>[1]>['body'] & object,
+  'position'
+>;
+export type RemoteGroupChanges = NonNullable<Parameters<typeof call<'updateRemoteProcessGroup'>>[1]>['body'] extends infer B
   ? B extends { component: infer C }
     ? C
     : never

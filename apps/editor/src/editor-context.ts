@@ -1,6 +1,7 @@
 import type { FlowEntity, ProcessorTypeDto, ServiceTypeDto, SessionDto } from '@sluice/protocol';
 import { roleAllows } from '@sluice/protocol';
 import { createContext, useContext } from 'react';
+import type { SnippetStore } from './snippets.ts';
 import type { IdAliases, UndoStack } from './undo.ts';
 
 /** Dialogs and panels the editor can show (one at a time, plus the lineage over provenance). */
@@ -15,6 +16,11 @@ export type DialogState =
   | { readonly kind: 'lineage'; readonly uuid: string }
   | { readonly kind: 'bulletins' }
   | { readonly kind: 'services' }
+  | { readonly kind: 'parameters' }
+  | { readonly kind: 'snippet'; readonly ids: readonly string[] }
+  | { readonly kind: 'label'; readonly id: string }
+  | { readonly kind: 'remote'; readonly id: string }
+  | { readonly kind: 'remote-new'; readonly position: { readonly x: number; readonly y: number } }
   | { readonly kind: 'history'; readonly id: string; readonly name: string }
   | { readonly kind: 'diagnostics' }
   | { readonly kind: 'service'; readonly id: string }
@@ -41,6 +47,8 @@ export interface EditorContextValue {
   /** Undo/redo availability ("10": can undo, cannot redo), to re-render the toolbar. */
   readonly undoState: string;
   readonly aliases: IdAliases;
+  /** The user's saved snippets (in this browser). */
+  readonly snippets: SnippetStore;
   open(dialog: DialogState): void;
   close(): void;
   /** Shows a message in the status line (errors stay until dismissed). */

@@ -1,6 +1,6 @@
 import type { ProcessGroup, Processor, ProcessorTypeDto } from '@sluice/protocol';
 import { describe, expect, it } from 'vitest';
-import { groupPath, relationshipsOf, unconnected } from './flow-model.ts';
+import { groupPath, parameterScope, relationshipsOf, unconnected } from './flow-model.ts';
 
 const group = (id: string, children: ProcessGroup[] = []): ProcessGroup => ({
   id,
@@ -72,5 +72,17 @@ describe('flow model', () => {
     };
     expect(unconnected(route, routeType, [connection])).toEqual(['unmatched']);
     expect(unconnected({ ...route, autoTerminate: ['unmatched'] }, routeType, [connection])).toEqual([]);
+  });
+});
+
+describe('parameterScope', () => {
+  it('holds the group context and what it inherits; none without a context', () => {
+    const contexts = [
+      { id: 'a', name: 'A', parameters: [{ name: 'x', value: '1', sensitive: false }], inherits: ['b'] },
+      { id: 'b', name: 'B', parameters: [{ name: 'y', value: null, sensitive: true }], inherits: ['a'] },
+    ];
+    const withContext = { ...group('g'), parameterContextId: 'a' };
+    expect(parameterScope(contexts, withContext)).toEqual({ context: 'A', names: new Set(['x', 'y']) });
+    expect(parameterScope(contexts, group('h'))).toEqual({ context: undefined, names: new Set() });
   });
 });

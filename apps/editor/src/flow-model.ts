@@ -1,4 +1,11 @@
-import type { Connection, ProcessGroup, Processor, ProcessorTypeDto } from '@sluice/protocol';
+import type {
+  Connection,
+  ParameterContext,
+  ProcessGroup,
+  Processor,
+  ProcessorTypeDto,
+  RemoteProcessGroup,
+} from '@sluice/protocol';
 
 /** The group with this id, searching the whole tree. */
 export function findGroup(root: ProcessGroup, id: string): ProcessGroup | undefined {
@@ -30,6 +37,7 @@ export function parentOf(root: ProcessGroup, id: string): ProcessGroup | undefin
     g.funnels.some((c) => c.id === id) ||
     g.labels.some((c) => c.id === id) ||
     g.controllerServices.some((c) => c.id === id) ||
+    (g.remoteProcessGroups ?? []).some((c) => c.id === id) ||
     g.processGroups.some((c) => c.id === id);
   if (holds(root)) return root;
   for (const child of root.processGroups) {
@@ -84,4 +92,51 @@ export function unconnected(
 ): string[] {
   const used = new Set(connections.filter((c) => c.source.id === processor.id).flatMap((c) => c.relationships));
   return relationshipsOf(processor, type).filter((r) => !used.has(r) && !processor.autoTerminate.includes(r));
+}
+
+/**
+ * The parameters a group's components can reference: its context's, then those of the contexts it
+ * inherits (a name already seen wins, as in the engine).
+ */
+export function parameterScope(
+  contexts: readonly ParameterContext[],
+  group: ProcessGroup | undefined,
+): { context: string | undefined; names: Set<string> } {
+  const byId = new Map(contexts.map((c) => [c.id, c]));
+  const first = group?.parameterContextId === undefined ? undefined : byId.get(group.parameterContextId);
+  const names = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (context: ParameterContext | undefined) => {
+    if (context === undefined || seen.has(context.id)) return;
+    seen.add(context.id);
+    for (const p of context.parameters) names.add(p.name);
+    for (const id of context.inherits) visit(byId.get(id));
+  };
+  visit(first);
+  return { context: first?.name, names };
+}
+
+/** The groups (all levels) that use a parameter context. */
+export function groupsUsing(root: ProcessGroup, contextId: string): ProcessGroup[] {
+  return [
+    ...(root.parameterContextId === contextId ? [root] : []),
+    ...root.processGroups.flatMap((g) => groupsUsing(g, contextId)),
+  ];
+}
+
+/** The Remote Process Group of a group that holds a remote port with this id. */
+export function remoteGroupOfPort(group: ProcessGroup, portId: string): RemoteProcessGroup | undefined {
+  return (group.remoteProcessGroups ?? []).find((r) => [...r.inputPorts, ...r.outputPorts].some((p) => p.id === portId));
+}
+
+/** The name of a processor or port (remote ones too) anywhere in the flow (for dialogs' titles). */
+export function componentName(root: ProcessGroup, id: string): string | undefined {
+  const remotePorts = (root.remoteProcessGroups ?? []).flatMap((r) => [...r.inputPorts, ...r.outputPorts]);
+  const named = [...root.processors, ...root.inputPorts, ...root.outputPorts, ...remotePorts].find((c) => c.id === id);
+  if (named !== undefined) return named.name;
+  for (const child of root.processGroups) {
+    const found = componentName(child, id);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }

@@ -1,6 +1,6 @@
 import type { PropertyDescriptorDto } from '@sluice/protocol';
 import { describe, expect, it } from 'vitest';
-import { checkDynamic, checkProperty } from './properties.ts';
+import { checkDynamic, checkParameters, checkProperty, referencedParameters } from './properties.ts';
 
 const base: PropertyDescriptorDto = {
   name: 'directory',
@@ -55,5 +55,21 @@ describe('checkDynamic', () => {
     expect(checkDynamic('boolean-expression', 'flowfile', "${sensor:equals('a')}")).toBeUndefined();
     expect(checkDynamic('boolean-expression', 'flowfile', "${sensor:equals('a'}")?.key).toBe('configure.errors.expression');
     expect(checkDynamic('string', 'none', '${not checked')).toBeUndefined();
+  });
+});
+
+describe('parameter references', () => {
+  const scope = { context: 'prod', names: new Set(['out dir', 'token']) };
+  it('finds references, skipping escaped ones', () => {
+    expect(referencedParameters("#{out dir}/#{'token'} ##{literal} ###{token}")).toEqual(['out dir', 'token', 'token']);
+  });
+  it('names an undefined parameter, or the missing context', () => {
+    expect(checkParameters('#{out dir}/x', scope)).toBeUndefined();
+    expect(checkParameters('#{nope}', scope)).toMatchObject({ key: 'configure.errors.parameter', values: { name: 'nope' } });
+    expect(checkParameters('#{out dir}', { context: undefined, names: new Set() })?.key).toBe(
+      'configure.errors.noParameterContext',
+    );
+    expect(checkParameters('##{not a reference}', { context: undefined, names: new Set() })).toBeUndefined();
+    expect(checkParameters('#{anything}', undefined)).toBeUndefined();
   });
 });

@@ -89,3 +89,35 @@ export function checkDynamic(
     length: problem.length,
   };
 }
+
+/** NiFi's parameter reference syntax, as the engine reads it (`##{` is a literal `#{`). */
+const PARAMETER_REFERENCE = /(#+)\{(?:'([^']*)'|"([^"]*)"|([A-Za-z0-9 ._-]+))\}/g;
+
+/** Parameter names a value references. */
+export function referencedParameters(value: string): string[] {
+  const out: string[] = [];
+  for (const m of value.matchAll(PARAMETER_REFERENCE)) {
+    if ((m[1] ?? '').length % 2 === 1) out.push(m[2] ?? m[3] ?? m[4] ?? '');
+  }
+  return out;
+}
+
+/** The parameters a component can reference: its group's context (with inherited ones), if any. */
+export interface ParameterScope {
+  /** The context's name; undefined when the group has none. */
+  readonly context: string | undefined;
+  readonly names: ReadonlySet<string>;
+}
+
+/** Checks the `#{parameter}` references of a value against what the group's context defines. */
+export function checkParameters(
+  value: string | null | undefined,
+  scope: ParameterScope | undefined,
+): PropertyProblem | undefined {
+  if (scope === undefined || value === null || value === undefined || !value.includes('#{')) return undefined;
+  for (const name of referencedParameters(value)) {
+    if (scope.context === undefined) return { key: 'configure.errors.noParameterContext', values: { name } };
+    if (!scope.names.has(name)) return { key: 'configure.errors.parameter', values: { name, context: scope.context } };
+  }
+  return undefined;
+}

@@ -14,13 +14,14 @@ import {
 } from '@xyflow/react';
 import { type DragEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { type EditorActions, editorActions, type NewComponent } from '../actions.ts';
+import { type EditorActions, editorActions } from '../actions.ts';
 import { errorMessage } from '../api.ts';
 import { useEditor } from '../editor-context.ts';
-import { allProcessors, countComponents, findGroup, groupPath, parentOf } from '../flow-model.ts';
+import { allProcessors, countComponents, findGroup, groupPath, parentOf, remoteGroupOfPort } from '../flow-model.ts';
 import { layeredLayout } from '../layout.ts';
-import { type CanvasNode, nodeTypes } from './nodes.tsx';
-import { PALETTE_MIME, Palette } from './Palette.tsx';
+import { offsetTo } from '../snippets.ts';
+import { type CanvasNode, nodeTypes, PORT_HANDLE } from './nodes.tsx';
+import { PALETTE_MIME, Palette, type PaletteSpec } from './Palette.tsx';
 import { edgeTypes, type QueueFlowEdge } from './QueueEdge.tsx';
 
 const GRID = 16;
@@ -50,6 +51,9 @@ function buildNodes(group: ProcessGroup): CanvasNode[] {
       ),
     ),
     ...group.funnels.map((f): CanvasNode => ({ id: f.id, type: 'funnel', position: at(f.position), data: {} })),
+    ...(group.remoteProcessGroups ?? []).map(
+      (r): CanvasNode => ({ id: r.id, type: 'remote', position: at(r.position), data: { remote: r } }),
+    ),
     ...group.labels.map(
       (l): CanvasNode => ({
         id: l.id,
@@ -62,12 +66,25 @@ function buildNodes(group: ProcessGroup): CanvasNode[] {
   ];
 }
 
-/** Where a connection end shows on this canvas: the component, or the child group holding the port. */
+/**
+ * Where a connection end shows on this canvas: the component, or the child group or Remote Process
+ * Group holding the port.
+ */
 function endpoint(group: ProcessGroup, id: string): string {
   for (const child of group.processGroups) {
     if (child.inputPorts.some((p) => p.id === id) || child.outputPorts.some((p) => p.id === id)) return child.id;
   }
-  return id;
+  return remoteGroupOfPort(group, id)?.id ?? id;
+}
+
+/** The handle of a connection end: a child group's port has its own, other components one each way. */
+function handleOf(group: ProcessGroup, id: string): string | undefined {
+  return endpoint(group, id) === id ? undefined : `${PORT_HANDLE}${id}`;
+}
+
+/** The component a drag ended at: the child group's port when it was one of a group's port handles. */
+export function connectionEnd(node: string, handle: string | null | undefined): string {
+  return handle?.startsWith(PORT_HANDLE) === true ? handle.slice(PORT_HANDLE.length) : node;
 }
 
 function buildEdges(group: ProcessGroup, onOpen: (id: string) => void): QueueFlowEdge[] {
@@ -76,6 +93,8 @@ function buildEdges(group: ProcessGroup, onOpen: (id: string) => void): QueueFlo
     type: 'queue',
     source: endpoint(group, c.source.id),
     target: endpoint(group, c.destination.id),
+    sourceHandle: handleOf(group, c.source.id) ?? null,
+    targetHandle: handleOf(group, c.destination.id) ?? null,
     markerEnd: { type: MarkerType.ArrowClosed },
     data: { connection: c, onOpen },
   }));
@@ -176,18 +195,32 @@ export function Canvas({ dialogOpen }: { dialogOpen: boolean }) {
   const onConnect = useCallback(
     (c: FlowConnection) => {
       if (!canEdit) return;
-      if (group.processors.some((p) => p.id === c.source)) open({ kind: 'connect', sourceId: c.source, destinationId: c.target });
-      else void run(() => actions.connect(c.source, c.target, []));
+      const source = connectionEnd(c.source, c.sourceHandle);
+      const destination = connectionEnd(c.target, c.targetHandle);
+      if (group.processors.some((p) => p.id === source)) open({ kind: 'connect', sourceId: source, destinationId: destination });
+      // A remote output port is a source with one relationship, success (flow-format.md).
+      else if (remoteGroupOfPort(group, source) !== undefined) void run(() => actions.connect(source, destination, ['success']));
+      else void run(() => actions.connect(source, destination, []));
     },
     [actions, canEdit, group, open, run],
   );
 
   const addAt = useCallback(
-    (spec: NewComponent, position: { x: number; y: number }) => {
+    (spec: PaletteSpec, position: { x: number; y: number }) => {
       const snapped = { x: Math.round(position.x / GRID) * GRID, y: Math.round(position.y / GRID) * GRID };
-      void run(() => actions.add(spec, snapped));
+      if (spec.kind === 'remote-process-group') {
+        // A Remote Process Group needs its URL first: the dialog creates it where it was dropped.
+        open({ kind: 'remote-new', position: snapped });
+        return;
+      }
+      if (spec.kind !== 'snippet') {
+        void run(() => actions.add(spec, snapped));
+        return;
+      }
+      const snippet = ctx.snippets.get(spec.name);
+      if (snippet !== undefined) void run(() => actions.pasteFragment(snippet.fragment, offsetTo(snippet.fragment, snapped)));
     },
-    [actions, run],
+    [actions, run, ctx.snippets, open],
   );
 
   const onDrop = useCallback(
@@ -202,7 +235,7 @@ export function Canvas({ dialogOpen }: { dialogOpen: boolean }) {
   );
 
   const addInMiddle = useCallback(
-    (spec: NewComponent) => {
+    (spec: PaletteSpec) => {
       const box = wrapper.current?.getBoundingClientRect();
       const center = box === undefined ? { x: 0, y: 0 } : { x: box.left + box.width / 2, y: box.top + box.height / 2 };
       const p = flowApi.screenToFlowPosition(center);
@@ -217,7 +250,7 @@ export function Canvas({ dialogOpen }: { dialogOpen: boolean }) {
   };
 
   const runnable = selectedNodes
-    .filter((n) => n.type === 'processor' || n.type === 'port' || n.type === 'funnel')
+    .filter((n) => n.type === 'processor' || n.type === 'port' || n.type === 'funnel' || n.type === 'remote')
     .map((n) => n.id);
   const setRunState = (state: 'RUNNING' | 'STOPPED') =>
     void run(async () => {
@@ -233,6 +266,8 @@ export function Canvas({ dialogOpen }: { dialogOpen: boolean }) {
     const [node] = selectedNodes;
     const [edge] = selectedEdges;
     if (selectedNodes.length === 1 && node?.type === 'processor') open({ kind: 'configure', id: node.id });
+    else if (selectedNodes.length === 1 && node?.type === 'label') open({ kind: 'label', id: node.id });
+    else if (selectedNodes.length === 1 && node?.type === 'remote') open({ kind: 'remote', id: node.id });
     else if (selectedNodes.length === 0 && selectedEdges.length === 1 && edge !== undefined)
       open({ kind: 'connection', id: edge.id });
   };
@@ -400,6 +435,14 @@ export function Canvas({ dialogOpen }: { dialogOpen: boolean }) {
               >
                 {t('toolbar.paste')}
               </button>
+              <button
+                type="button"
+                data-testid="toolbar-snippet"
+                disabled={selectedNodes.length === 0}
+                onClick={() => open({ kind: 'snippet', ids: selectedNodes.map((n) => n.id) })}
+              >
+                {t('toolbar.saveSnippet')}
+              </button>
               <button type="button" data-testid="toolbar-group" disabled={selectedNodes.length === 0} onClick={groupSelection}>
                 {t('toolbar.group')}
               </button>
@@ -457,6 +500,8 @@ export function Canvas({ dialogOpen }: { dialogOpen: boolean }) {
             onNodeDoubleClick={(_e, node) => {
               if (node.type === 'processor') open({ kind: 'configure', id: node.id });
               else if (node.type === 'group') ctx.setGroupId(node.id);
+              else if (node.type === 'label') open({ kind: 'label', id: node.id });
+              else if (node.type === 'remote') open({ kind: 'remote', id: node.id });
             }}
             onEdgeDoubleClick={(_e, edge) => openConnection(edge.id)}
             nodesDraggable={canEdit}
@@ -487,7 +532,7 @@ export function Canvas({ dialogOpen }: { dialogOpen: boolean }) {
 }
 
 /** Parses what the palette put in a drag: a component spec. */
-export function paletteSpec(raw: string): NewComponent | undefined {
+export function paletteSpec(raw: string): PaletteSpec | undefined {
   try {
     const value: unknown = JSON.parse(raw);
     if (typeof value !== 'object' || value === null || !('kind' in value)) return undefined;
@@ -503,8 +548,12 @@ export function paletteSpec(raw: string): NewComponent | undefined {
         return { kind, name: text('name') };
       case 'label':
         return { kind, text: text('text') };
+      case 'snippet':
+        return { kind, name: text('name') };
       case 'funnel':
         return { kind };
+      case 'remote-process-group':
+        return { kind, settings: { targetUris: '' } };
       default:
         return undefined;
     }

@@ -1,10 +1,14 @@
-import { useMemo, useState } from 'react';
+import { useMemo, useState, useSyncExternalStore } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { NewComponent } from '../actions.ts';
 import { useEditor } from '../editor-context.ts';
+import { fragmentSize } from '../snippets.ts';
 
 /** The drag payload type of palette items. */
 export const PALETTE_MIME = 'application/x-sluice-component';
+
+/** What a palette item puts on the canvas: a new component, or a saved snippet pasted. */
+export type PaletteSpec = NewComponent | { readonly kind: 'snippet'; readonly name: string };
 
 function Item({
   spec,
@@ -13,11 +17,11 @@ function Item({
   testId,
   onAdd,
 }: {
-  spec: NewComponent;
+  spec: PaletteSpec;
   label: string;
   title: string;
   testId: string;
-  onAdd: (spec: NewComponent) => void;
+  onAdd: (spec: PaletteSpec) => void;
 }) {
   return (
     <li
@@ -37,9 +41,10 @@ function Item({
 }
 
 /** "Add processor": every type, searchable by name, tag and description; drag or double-click. */
-export function Palette({ onAdd }: { onAdd: (spec: NewComponent) => void }) {
+export function Palette({ onAdd }: { onAdd: (spec: PaletteSpec) => void }) {
   const { t } = useTranslation();
-  const { typeList } = useEditor();
+  const { typeList, snippets: store } = useEditor();
+  const snippets = useSyncExternalStore(store.subscribe, store.list);
   const [query, setQuery] = useState('');
   const matches = useMemo(() => {
     const words = query.toLowerCase().split(/\s+/).filter(Boolean);
@@ -96,6 +101,13 @@ export function Palette({ onAdd }: { onAdd: (spec: NewComponent) => void }) {
           onAdd={onAdd}
         />
         <Item
+          spec={{ kind: 'remote-process-group', settings: { targetUris: '' } }}
+          label={`☁ ${t('palette.remoteGroup')}`}
+          title={t('remote.hint')}
+          testId="palette-remote-group"
+          onAdd={onAdd}
+        />
+        <Item
           spec={{ kind: 'funnel' }}
           label={`⏷ ${t('palette.funnel')}`}
           title={t('palette.funnel')}
@@ -110,6 +122,41 @@ export function Palette({ onAdd }: { onAdd: (spec: NewComponent) => void }) {
           onAdd={onAdd}
         />
       </ul>
+      <h2>{t('snippets.heading')}</h2>
+      {snippets.length === 0 ? (
+        <p className="hint" data-testid="snippets-empty">
+          {t('snippets.empty')}
+        </p>
+      ) : (
+        <>
+          <p className="hint">{t('snippets.paste')}</p>
+          <ul className="palette-list palette-snippets">
+            {snippets.map((snippet) => (
+              <li key={snippet.name} className="snippet-row">
+                <ul className="palette-list">
+                  <Item
+                    spec={{ kind: 'snippet', name: snippet.name }}
+                    label={`⎘ ${snippet.name}`}
+                    title={t('snippets.summary', { count: fragmentSize(snippet.fragment) })}
+                    testId={`snippet-${snippet.name}`}
+                    onAdd={onAdd}
+                  />
+                </ul>
+                <button
+                  type="button"
+                  className="link"
+                  data-testid={`snippet-remove-${snippet.name}`}
+                  aria-label={t('snippets.remove', { name: snippet.name })}
+                  title={t('snippets.remove', { name: snippet.name })}
+                  onClick={() => store.remove(snippet.name)}
+                >
+                  ✕
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
     </aside>
   );
 }

@@ -1,6 +1,14 @@
-import type { ComponentStatusDto, ProcessGroup, Processor } from '@sluice/protocol';
-import { Handle, type Node, type NodeProps, Position, type ReactFlowState, useStore } from '@xyflow/react';
-import { memo } from 'react';
+import type { ComponentStatusDto, ProcessGroup, Processor, RemotePort, RemoteProcessGroup } from '@sluice/protocol';
+import {
+  Handle,
+  type Node,
+  type NodeProps,
+  Position,
+  type ReactFlowState,
+  useStore,
+  useUpdateNodeInternals,
+} from '@xyflow/react';
+import { memo, useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
 import { formatBytes, formatCount } from '../format.ts';
 import { useBulletinCount, useComponentStatus } from '../status-store.ts';
@@ -15,7 +23,8 @@ export type GroupFlowNode = Node<GroupNodeData, 'group'>;
 export type PortFlowNode = Node<PortNodeData, 'port'>;
 export type FunnelFlowNode = Node<Record<string, never>, 'funnel'>;
 export type LabelFlowNode = Node<LabelNodeData, 'label'>;
-export type CanvasNode = ProcessorFlowNode | GroupFlowNode | PortFlowNode | FunnelFlowNode | LabelFlowNode;
+export type RemoteFlowNode = Node<{ remote: RemoteProcessGroup }, 'remote'>;
+export type CanvasNode = ProcessorFlowNode | GroupFlowNode | PortFlowNode | FunnelFlowNode | LabelFlowNode | RemoteFlowNode;
 
 const STATE_ICON: Record<string, string> = {
   RUNNING: '▶',
@@ -146,17 +155,131 @@ function ProcessorDetails({
   );
 }
 
-/** A process group: double-click to enter. */
-export const GroupNode = memo(function GroupNode({ data, selected }: NodeProps<GroupFlowNode>) {
+/** The handle id of a child group's port on the group's node (connections reach the port through it). */
+export const PORT_HANDLE = 'port:';
+
+/**
+ * A process group: double-click to enter. Its input ports are target handles along the top and its
+ * output ports source handles along the bottom, so the parent canvas connects straight to them.
+ */
+export const GroupNode = memo(function GroupNode({ id, data, selected }: NodeProps<GroupFlowNode>) {
   const { t } = useTranslation();
+  const { inputPorts, outputPorts } = data.group;
+  const updateNodeInternals = useUpdateNodeInternals();
+  const portsKey = [...inputPorts, ...outputPorts].map((p) => p.id).join(',');
+  useEffect(() => {
+    // React Flow measures handles when a node appears; ports added or removed later need a re-measure.
+    if (portsKey !== '') updateNodeInternals(id);
+  }, [id, portsKey, updateNodeInternals]);
   return (
     <div className={`node group-node${selected ? ' selected' : ''}`} data-testid="group-node" data-name={data.group.name}>
-      <Handles />
+      {inputPorts.length > 0 && (
+        <div className="group-ports in">
+          {inputPorts.map((p) => (
+            <span
+              key={p.id}
+              className="group-port"
+              data-testid="group-input-port"
+              data-name={p.name}
+              title={t('node.groupInput', { name: p.name })}
+            >
+              <Handle type="target" position={Position.Top} id={`${PORT_HANDLE}${p.id}`} data-testid="handle-target" />⇥ {p.name}
+            </span>
+          ))}
+        </div>
+      )}
       <div className="node-head">
         <span className="group-icon">▣</span>
         <strong className="node-name">{data.group.name}</strong>
       </div>
       <div className="node-type">{t('node.groupContents', { count: data.count })}</div>
+      {outputPorts.length > 0 && (
+        <div className="group-ports out">
+          {outputPorts.map((p) => (
+            <span
+              key={p.id}
+              className="group-port"
+              data-testid="group-output-port"
+              data-name={p.name}
+              title={t('node.groupOutput', { name: p.name })}
+            >
+              ↦ {p.name}
+              <Handle type="source" position={Position.Bottom} id={`${PORT_HANDLE}${p.id}`} data-testid="handle-source" />
+            </span>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+});
+
+/** One port of a Remote Process Group: its handle, name and run state (live). */
+function RemotePortChip({ port, direction }: { port: RemotePort; direction: 'input' | 'output' }) {
+  const { t } = useTranslation();
+  const status = useComponentStatus(port.id);
+  const state = status?.runState ?? port.state;
+  return (
+    <span
+      className={`group-port remote-port state-${state}`}
+      data-testid={`remote-${direction}-port`}
+      data-name={port.name}
+      data-state={state}
+      title={t(direction === 'input' ? 'remote.inputPortTitle' : 'remote.outputPortTitle', {
+        name: port.name,
+        state: t(`state.${state}`),
+      })}
+    >
+      {direction === 'input' && (
+        <Handle type="target" position={Position.Top} id={`${PORT_HANDLE}${port.id}`} data-testid="handle-target" />
+      )}
+      <span className="run-state">{STATE_ICON[state] ?? '?'}</span> {port.name}
+      {direction === 'output' && (
+        <Handle type="source" position={Position.Bottom} id={`${PORT_HANDLE}${port.id}`} data-testid="handle-source" />
+      )}
+    </span>
+  );
+}
+
+/**
+ * A Remote Process Group: the remote instance's URL, its remote input ports as target handles along
+ * the top (push) and remote output ports as source handles along the bottom (pull), each with its
+ * run state. Double-click to configure.
+ */
+export const RemoteGroupNode = memo(function RemoteGroupNode({ id, data, selected }: NodeProps<RemoteFlowNode>) {
+  const { t } = useTranslation();
+  const { remote } = data;
+  const updateNodeInternals = useUpdateNodeInternals();
+  const portsKey = [...remote.inputPorts, ...remote.outputPorts].map((p) => p.id).join(',');
+  useEffect(() => {
+    if (portsKey !== '') updateNodeInternals(id);
+  }, [id, portsKey, updateNodeInternals]);
+  return (
+    <div
+      className={`node group-node remote-node${selected ? ' selected' : ''}`}
+      data-testid="remote-node"
+      data-name={remote.name}
+    >
+      {remote.inputPorts.length > 0 && (
+        <div className="group-ports in">
+          {remote.inputPorts.map((p) => (
+            <RemotePortChip key={p.id} port={p} direction="input" />
+          ))}
+        </div>
+      )}
+      <div className="node-head">
+        <span className="group-icon">☁</span>
+        <strong className="node-name">{remote.name}</strong>
+      </div>
+      <div className="node-type" title={remote.targetUris}>
+        {t('remote.summary', { uris: remote.targetUris })}
+      </div>
+      {remote.outputPorts.length > 0 && (
+        <div className="group-ports out">
+          {remote.outputPorts.map((p) => (
+            <RemotePortChip key={p.id} port={p} direction="output" />
+          ))}
+        </div>
+      )}
     </div>
   );
 });
@@ -182,10 +305,12 @@ export const FunnelNode = memo(function FunnelNode({ selected }: NodeProps<Funne
 });
 
 export const LabelNode = memo(function LabelNode({ data, selected }: NodeProps<LabelFlowNode>) {
+  const { t } = useTranslation();
   return (
     <div
       className={`node label-node${selected ? ' selected' : ''}`}
       data-testid="label-node"
+      title={t('label.edit')}
       style={{ width: data.width, height: data.height }}
     >
       {data.text}
@@ -199,4 +324,5 @@ export const nodeTypes = {
   port: PortNode,
   funnel: FunnelNode,
   label: LabelNode,
+  remote: RemoteGroupNode,
 };

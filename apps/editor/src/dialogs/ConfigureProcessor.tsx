@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { editorActions, type ProcessorChanges } from '../actions.ts';
 import { errorMessage } from '../api.ts';
 import { useEditor } from '../editor-context.ts';
-import { allProcessors, parentOf, relationshipsOf, unconnected } from '../flow-model.ts';
+import { allProcessors, parameterScope, parentOf, relationshipsOf, unconnected } from '../flow-model.ts';
 import { useComponentStatus } from '../status-store.ts';
 import { Dialog, ErrorLine, Tabs, TextField } from './Dialog.tsx';
 import { PropertyEditor, propertyProblems, visibleDescriptors } from './PropertyEditor.tsx';
@@ -54,7 +54,8 @@ export function ConfigureProcessor({ id }: { id: string }) {
   const descriptors = type?.properties ?? [];
   const visible = visibleDescriptors(descriptors, properties);
   const dyn = type?.dynamicProperties;
-  const problems = propertyProblems(descriptors, dyn, properties);
+  const group = parentOf(flow.flow.rootGroup, id);
+  const problems = propertyProblems(descriptors, dyn, properties, parameterScope(flow.flow.parameterContexts, group));
   const schedulingInvalid =
     !DURATION.test(scheduling.runDuration) ||
     !DURATION.test(scheduling.penaltyDuration) ||
@@ -63,7 +64,6 @@ export function ConfigureProcessor({ id }: { id: string }) {
   const nameInvalid = name.trim() === '';
   const draftProcessor: Processor = { ...processor, properties: Object.fromEntries(Object.entries(properties)) };
   const relationships = relationshipsOf(draftProcessor, type);
-  const group = parentOf(flow.flow.rootGroup, id);
   const dangling = unconnected({ ...draftProcessor, autoTerminate }, type, group?.connections ?? []);
 
   const save = async () => {

@@ -5,7 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { call, errorMessage } from '../api.ts';
 import { useEditor } from '../editor-context.ts';
 import { groupPath } from '../flow-model.ts';
-import { checkDynamic, checkProperty, type PropertyProblem } from '../properties.ts';
+import { checkDynamic, checkParameters, checkProperty, type ParameterScope, type PropertyProblem } from '../properties.ts';
 
 // The property section shared by the processor and controller service dialogs: one field per
 // descriptor (rendered from the type's declaration), dynamic properties, and the checks as you type.
@@ -34,14 +34,18 @@ export function propertyProblems(
   all: readonly PropertyDescriptorDto[],
   dynamic: DynamicDescriptor,
   values: Values,
+  /** The parameters of the component's group, to check `#{name}` references (skipped when undefined). */
+  parameters?: ParameterScope,
 ): Map<string, PropertyProblem> {
   const problems = new Map<string, PropertyProblem>();
   for (const d of visibleDescriptors(all, values)) {
-    const problem = checkProperty(d, values[d.name] === SENSITIVE_VALUE_SET ? 'x' : values[d.name]);
+    const value = values[d.name] === SENSITIVE_VALUE_SET ? 'x' : values[d.name];
+    const problem = checkProperty(d, value) ?? checkParameters(value, parameters);
     if (problem !== undefined) problems.set(d.name, problem);
   }
   for (const key of dynamicKeysOf(all, values)) {
-    const problem = checkDynamic(dynamic?.valueIs, dynamic?.expression, values[key] ?? '');
+    const problem =
+      checkDynamic(dynamic?.valueIs, dynamic?.expression, values[key] ?? '') ?? checkParameters(values[key], parameters);
     if (problem !== undefined) problems.set(key, problem);
   }
   return problems;

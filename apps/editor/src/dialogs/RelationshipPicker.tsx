@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { editorActions } from '../actions.ts';
 import { errorMessage } from '../api.ts';
 import { useEditor } from '../editor-context.ts';
-import { allProcessors, relationshipsOf } from '../flow-model.ts';
+import { allProcessors, componentName, relationshipsOf } from '../flow-model.ts';
 import { Dialog } from './Dialog.tsx';
 
 /** After dragging a connection: which relationships of the source go through it. */
@@ -12,7 +12,6 @@ export function RelationshipPicker({ sourceId, destinationId }: { sourceId: stri
   const ctx = useEditor();
   const processors = allProcessors(ctx.flow.flow.rootGroup);
   const source = processors.find((p) => p.id === sourceId);
-  const destination = processors.find((p) => p.id === destinationId);
   const available = source === undefined ? [] : relationshipsOf(source, ctx.types.get(source.type));
   const [picked, setPicked] = useState<string[]>(available.length === 1 ? available : []);
   const [error, setError] = useState<string | undefined>();
@@ -30,7 +29,10 @@ export function RelationshipPicker({ sourceId, destinationId }: { sourceId: stri
   };
   return (
     <Dialog
-      title={t('relationships.heading', { source: source?.name ?? sourceId, destination: destination?.name ?? destinationId })}
+      title={t('relationships.heading', {
+        source: source?.name ?? sourceId,
+        destination: componentName(ctx.flow.flow.rootGroup, destinationId) ?? destinationId,
+      })}
       testId="relationship-picker"
       footer={
         <>

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { call, errorMessage } from '../api.ts';
 import { useEditor } from '../editor-context.ts';
-import { groupPath, parentOf } from '../flow-model.ts';
+import { groupPath, parameterScope, parentOf } from '../flow-model.ts';
 import { useServiceStatus } from '../status-store.ts';
 import { Dialog, ErrorLine, TextField } from './Dialog.tsx';
 import { PropertyEditor, propertyProblems, visibleDescriptors } from './PropertyEditor.tsx';
@@ -156,7 +156,7 @@ export function ServiceDialog({ id }: { id: string }) {
   const enabled = (status?.state ?? service.state) === 'ENABLED';
   const readOnly = !ctx.canEdit || enabled;
   const descriptors = type?.properties ?? [];
-  const problems = propertyProblems(descriptors, undefined, properties);
+  const problems = propertyProblems(descriptors, undefined, properties, parameterScope(ctx.flow.flow.parameterContexts, group));
   const save = async () => {
     const changed: Record<string, string | null> = {};
     for (const key of new Set([...Object.keys(service.properties), ...Object.keys(properties)])) {

@@ -9,7 +9,7 @@ import {
   Position,
   ReactFlow,
 } from '@xyflow/react';
-import { memo, useCallback, useEffect, useState } from 'react';
+import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { call, errorMessage, type Reply } from '../api.ts';
 import { Dialog } from '../dialogs/Dialog.tsx';
@@ -70,6 +70,13 @@ export function LineageDialog({ uuid }: { uuid: string }) {
   const [nodes, setNodes] = useState<LineageNode[]>([]);
   const [edges, setEdges] = useState<Edge[]>([]);
   const [error, setError] = useState<string | undefined>();
+  // A click opens the event a moment later, unless it was the first half of a double-click (expand).
+  const pendingClick = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const cancelClick = useCallback(() => {
+    clearTimeout(pendingClick.current);
+    pendingClick.current = undefined;
+  }, []);
+  useEffect(() => cancelClick, [cancelClick]);
 
   useEffect(() => {
     call('getLineage', { query: { uuid } }).then(setGraph, (e: unknown) => setError(errorMessage(e)));
@@ -139,10 +146,14 @@ export function LineageDialog({ uuid }: { uuid: string }) {
             nodesConnectable={false}
             nodesDraggable={false}
             zoomOnDoubleClick={false}
-            onNodeClick={(_e, n) => {
-              if (n.data.node.kind === 'event') open({ kind: 'event', eventId: n.data.node.eventId });
+            onNodeClick={(e, n) => {
+              const node = n.data.node;
+              cancelClick();
+              if (node.kind !== 'event' || e.detail > 1) return;
+              pendingClick.current = setTimeout(() => open({ kind: 'event', eventId: node.eventId }), 300);
             }}
             onNodeDoubleClick={(_e, n) => {
+              cancelClick();
               if (n.data.node.kind === 'event') void expand(n.data.node);
             }}
             minZoom={0.05}
