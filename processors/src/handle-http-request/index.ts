@@ -107,12 +107,8 @@ export const HandleHttpRequest = defineProcessor({
     const { intake } = handler;
     intake.beginTrigger();
     try {
-      let batch = intake.take(MAX_REQUESTS_PER_TRIGGER);
-      if (batch.length === 0) {
-        await intake.waitForRequest(IDLE_WAIT_MS);
-        batch = intake.take(MAX_REQUESTS_PER_TRIGGER);
-        if (batch.length === 0) return;
-      }
+      const batch = await intake.takeOrWait(MAX_REQUESTS_PER_TRIGGER, IDLE_WAIT_MS);
+      if (batch.length === 0) return;
       // The framework commits after this trigger (nobody is acknowledged here). Should that commit
       // fail, the registered requests are answered 503 when they expire.
       await Promise.all(batch.map((pending) => receive(session, context.logger, handler, pending)));

@@ -130,13 +130,9 @@ export const ListenHTTP = defineProcessor({
       let flowFiles = 0;
       let wait = IDLE_WAIT_MS;
       while (flowFiles < MAX_FLOWFILES_PER_TRIGGER && Date.now() < deadline && context.isScheduled()) {
-        let batch = intake.take(MAX_REQUESTS_PER_BATCH);
-        if (batch.length === 0) {
-          // Waiting here (without blocking the event loop) takes a request the moment it arrives.
-          await intake.waitForRequest(wait);
-          batch = intake.take(MAX_REQUESTS_PER_BATCH);
-          if (batch.length === 0) return;
-        }
+        // Waiting here (without blocking the event loop) takes a request the moment it arrives.
+        const batch = await intake.takeOrWait(MAX_REQUESTS_PER_BATCH, wait);
+        if (batch.length === 0) return;
         flowFiles += await serve(session, context.logger, listener, batch);
         wait = LINGER_MS;
       }

@@ -129,6 +129,17 @@ export class HttpIntake {
     return out;
   }
 
+  /**
+   * Up to `max` waiting requests; when none is waiting, waits up to `waitMs` for one first (without
+   * blocking the event loop). Empty when none came.
+   */
+  async takeOrWait(max: number, waitMs: number): Promise<PendingRequest[]> {
+    const batch = this.take(max);
+    if (batch.length > 0) return batch;
+    await this.waitForRequest(waitMs);
+    return this.take(max);
+  }
+
   /** Resolves when a request is queued, after `ms`, or when the intake closes. */
   waitForRequest(ms: number): Promise<void> {
     if (this.#queue.length > 0 || this.#closing) return Promise.resolve();
