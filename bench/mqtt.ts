@@ -268,16 +268,13 @@ async function main(seconds: number, rounds: number): Promise<void> {
 const [role, ...rest] = process.argv.slice(2);
 const qosOf = (v: string | undefined): Qos => (v === '1' ? 1 : 0);
 const versionOf = (v: string | undefined): 4 | 5 => (v === '4' ? 4 : 5);
+const kindOf = (v: string | undefined): Kind => {
+  if (v === 'bare' || v === 'sluice' || v === 'sluice-batched') return v;
+  throw new Error(`unknown consumer kind ${v}`);
+};
 if (role === '--broker') await brokerRole();
 else if (role === '--publish')
   await publishRole(rest[0] ?? '', rest[1] ?? '', qosOf(rest[2]), Number(rest[3]), versionOf(rest[4]));
 else if (role === '--consume')
-  await consumeRole(
-    rest[0] === 'sluice' ? 'sluice' : 'bare',
-    rest[1] ?? '',
-    rest[2] ?? '',
-    qosOf(rest[3]),
-    Number(rest[4]),
-    versionOf(rest[5]),
-  );
+  await consumeRole(kindOf(rest[0]), rest[1] ?? '', rest[2] ?? '', qosOf(rest[3]), Number(rest[4]), versionOf(rest[5]));
 else await main(Number(role ?? 10), Number(rest[0] ?? 3));
