@@ -233,13 +233,17 @@ export class Engine {
           ...options.flowFileRepository,
           onError: (error: unknown) => this.#log({ level: 'ERROR', message: 'FlowFile repository', error }),
           flushHooks: {
+            beforeWrite: () => content.flush(),
             afterWrite: () => provenance.flush(),
             beforeSync: async () => {
               await Promise.all([content.sync(), provenance.sync()]);
             },
           },
         })
-      : new VolatileFlowFileRepository({ stateStore: this.state, flushHooks: { afterWrite: () => provenance.flush() } });
+      : new VolatileFlowFileRepository({
+          stateStore: this.state,
+          flushHooks: { beforeWrite: () => content.flush(), afterWrite: () => provenance.flush() },
+        });
     this.#swap = durable ? new RepositorySwapManager(this.flowFiles) : new MemorySwapManager();
     this.#host = {
       content: this.content,

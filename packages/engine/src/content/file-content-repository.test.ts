@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -74,6 +74,31 @@ describe('FileContentRepository: write and read', () => {
     expect(content.read(b).toString()).toBe('world!');
     expect(a.resourceId).toMatch(/^\d+-\d+$/);
     expect(statSync(livePath(dir, a.resourceId)).size).toBe(11);
+  });
+
+  it('gathers small contents in memory and writes them at flush, copied from the caller', () => {
+    const content = repo();
+    const data = Buffer.from('first');
+    const a = content.write(data);
+    data.write('XXXXX'); // the caller reuses its buffer: the content must not change
+    const b = content.write(Buffer.from('second'));
+    const path = livePath(dir, a.resourceId);
+    // Not yet handed to the OS (one write per batch, not per content)...
+    expect(statSync(path).size).toBe(0);
+    // ...yet readable at once,
+    expect(content.read(b).toString()).toBe('second');
+    // and on disk after flush(), which the FlowFile journal calls before naming these claims.
+    content.write(Buffer.from('third'));
+    content.flush();
+    expect(readFileSync(path).toString()).toBe('firstsecondthird');
+    expect(content.read(a).toString()).toBe('first');
+  });
+
+  it('flushes gathered content on its own soon after, without a journal write', async () => {
+    const content = repo();
+    const a = content.write(Buffer.from('alone'));
+    await sleep(20);
+    expect(readFileSync(livePath(dir, a.resourceId)).toString()).toBe('alone');
   });
 
   it('returns a readable claim for empty content', async () => {

@@ -44,6 +44,15 @@ const MAX_READ_FDS = 128;
 const WRITER_BUFFER_BYTES = 64 * 1024;
 /** Streamed chunks below this size are gathered and written together (one async write per 64 KiB). */
 const ASYNC_BATCH_BYTES = 64 * 1024;
+/**
+ * Small contents written into the appendable file are gathered up to this many bytes and handed to
+ * the OS with one `write` (at the latest before the FlowFile journal that references them is
+ * written, see {@link FileContentRepository.flush}); one `write` per 100-byte content cost more than
+ * everything else a commit does with it.
+ */
+const GATHER_BYTES = 64 * 1024;
+/** Contents up to this size are gathered; larger ones are written at once. */
+const GATHER_MAX_CONTENT = 16 * 1024;
 /** The disk is looked at no more often than this from write paths (statfs is a syscall). */
 const DISK_CHECK_INTERVAL_MS = 1000;
 /** Most archived files deleted synchronously from a write path when the disk fills up. */
@@ -273,6 +282,22 @@ export class FileContentRepository implements ContentRepository {
 
   #dirty: Resource[] = [];
   #dirtyDirs = new Set<string>();
+
+  /** Contents gathered for one write into `#gatherTarget`, starting at file position `#gatherStart`. */
+  #gather: Buffer = Buffer.allocUnsafeSlow(GATHER_BYTES);
+  #gathered = 0;
+  #gatherTarget: Resource | null = null;
+  #gatherStart = 0;
+  #flushScheduled = false;
+  readonly #flushSoon = (): void => {
+    this.#flushScheduled = false;
+    try {
+      this.flush();
+    } catch (error) {
+      // Kept gathered: the next flush (the journal's, or a write's) tries again and fails loudly.
+      this.#report('Could not write gathered content (kept in memory, will retry)', error);
+    }
+  };
   #syncTail: Promise<void> = Promise.resolve();
 
   #nextDiskCheckMs = 0;
@@ -363,9 +388,62 @@ export class FileContentRepository implements ContentRepository {
     }
     const r = this.#current ?? this.#openAppendable(now);
     const offset = r.size;
-    this.#writeAt(r, data, offset, now);
+    if (length <= GATHER_MAX_CONTENT) this.#gatherInto(r, data, now);
+    else {
+      this.#flushFor(r);
+      this.#writeAt(r, data, offset, now);
+    }
     if (r.size >= this.#settings.maxAppendableSize) this.#sealCurrent(now);
     return { resourceId: r.id, offset, length };
+  }
+
+  /**
+   * Hands every gathered content to the OS (one `write`). The FlowFile repository calls this
+   * before each journal write, so no journal record ever names bytes that were not written; reads,
+   * syncs and sealing a file flush too. On failure the bytes stay gathered (and the error is thrown):
+   * nothing a session was given a claim for is dropped.
+   */
+  flush(): void {
+    const r = this.#gatherTarget;
+    if (r === null || this.#gathered === 0) return;
+    try {
+      writeFullySync(r.writeFd, this.#gather.subarray(0, this.#gathered), this.#gatherStart);
+    } catch (error) {
+      throw isDiskFullCode(errorCode(error)) ? this.#diskFull(error) : error;
+    }
+    this.#gathered = 0;
+    this.#gatherTarget = null;
+    r.inflight--;
+    if (r.inflight === 0) {
+      this.#closeWriteFd(r);
+      this.#afterInflight(r);
+    }
+  }
+
+  #flushFor(r: Resource): void {
+    if (this.#gatherTarget === r) this.flush();
+  }
+
+  /** Appends a small content to the gathered bytes of `r` (flushing first what cannot join them). */
+  #gatherInto(r: Resource, data: Uint8Array, now: number): void {
+    const length = data.byteLength;
+    if (this.#gatherTarget !== null && (this.#gatherTarget !== r || this.#gathered + length > GATHER_BYTES)) this.flush();
+    if (this.#gatherTarget === null) {
+      this.#gatherTarget = r;
+      this.#gatherStart = r.size;
+      // The descriptor stays open (and a discarded file in place) until the bytes are written.
+      r.inflight++;
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(this.#flushSoon);
+      }
+    }
+    this.#gather.set(data, this.#gathered);
+    this.#gathered += length;
+    r.size += length;
+    this.#liveBytes += length;
+    r.lastWriteMs = now;
+    if (this.#power && !r.dirty) this.#markDirty(r);
   }
 
   async writeStream(source: AsyncIterable<Uint8Array>): Promise<ContentClaim> {
@@ -409,6 +487,7 @@ export class FileContentRepository implements ContentRepository {
     }
     const r = this.#current ?? this.#openAppendable(now);
     const offset = r.size;
+    this.#flushFor(r);
     this.#writevAt(r, chunks, total, offset, now);
     if (r.size >= this.#settings.maxAppendableSize) this.#sealCurrent(now);
     return { resourceId: r.id, offset, length: total };
@@ -568,6 +647,12 @@ export class FileContentRepository implements ContentRepository {
 
   /** The file takes no more bytes; with no claimant it is released (after the grace). */
   #seal(r: Resource, now: number): void {
+    try {
+      this.#flushFor(r);
+    } catch (error) {
+      // Still gathered (its descriptor stays open): the journal's next flush retries and fails loudly.
+      this.#report(`Could not write gathered content to ${r.path} (kept in memory, will retry)`, error);
+    }
     r.open = false;
     this.#closeWriteFd(r);
     if (r.count === 0) this.#refs.unreferenced(r, now);
@@ -696,6 +781,7 @@ export class FileContentRepository implements ContentRepository {
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(count) || from < 0 || count < 0 || from + count > claim.length) {
       throw this.#rangeError(claim, from, count);
     }
+    if (this.#gatherTarget?.id === claim.resourceId) this.flush();
     const fd = this.#readFd(claim.resourceId);
     const buffer = Buffer.allocUnsafe(count);
     const position = claim.offset + from;
@@ -722,6 +808,7 @@ export class FileContentRepository implements ContentRepository {
     let fd: number;
     let path: string;
     try {
+      if (this.#gatherTarget?.id === claim.resourceId) this.flush();
       [fd, path] = this.#openForRead(claim.resourceId);
     } catch (error) {
       return failedStream(error instanceof Error ? error : new Error(String(error)));
@@ -851,6 +938,7 @@ export class FileContentRepository implements ContentRepository {
   // Durability
 
   async sync(): Promise<void> {
+    this.flush();
     if (!this.#power) return;
     const run = (): Promise<void> => this.#syncNow();
     const result = this.#syncTail.then(run, run);
@@ -1172,6 +1260,11 @@ export class FileContentRepository implements ContentRepository {
     this.#housekeepingTimer = null;
     // Unfinished content was never committed: writers give up (their files go).
     for (const writer of [...this.#writers]) writer.abort();
+    try {
+      this.flush();
+    } catch (error) {
+      this.#report('Could not write gathered content at close', error);
+    }
     await this.#housekeepingRun?.catch(() => undefined);
     await this.#syncTail;
     // No session is in flight at close (the engine stopped them), so unreferenced files need no

@@ -117,6 +117,9 @@ export class MemoryContentRepository implements ContentRepository {
     this.#updateFull();
   }
 
+  /** Nothing is gathered: memory content is complete when `write` returns. */
+  flush(): void {}
+
   write(data: Uint8Array): ContentClaim {
     const now = this.#admit(data.byteLength);
     return this.#store([data], data.byteLength, now);

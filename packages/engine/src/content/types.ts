@@ -103,6 +103,12 @@ export interface ContentRepositoryStats {
 export interface ContentRepository {
   /** Stores bytes as new content. @throws {ContentRepositoryFullError} above the watermark. */
   write(data: Uint8Array): ContentClaim;
+  /**
+   * Hands content that `write` gathered in memory to the OS. Called before every FlowFile journal
+   * write (so a journal record never names unwritten bytes); reads and syncs flush by themselves.
+   * @throws the write's error (the bytes stay gathered for the next try).
+   */
+  flush(): void;
   /** Stores a stream as new content without holding it in memory. */
   writeStream(source: AsyncIterable<Uint8Array>): Promise<ContentClaim>;
   /** A writer for content built from several pieces. */

@@ -4,6 +4,12 @@ import { type FromIndexer, type IndexerInit, parseFromIndexer, type ToIndexer } 
 
 /** How long close() waits for the worker to finish its batch before terminating it. */
 const STOP_TIMEOUT_MS = 10_000;
+/**
+ * Least time between two reports of journal writes to the worker while nobody waits for the
+ * index: every `postMessage` costs the main thread a structured clone and a wake-up of the worker,
+ * and a search sees events at most this much later (a search that waits is reported at once).
+ */
+const POST_INTERVAL_MS = 25;
 
 /**
  * Starts the indexer worker. Production runs compiled JavaScript: the worker is the sibling `.js`.
@@ -46,6 +52,8 @@ export class IndexerClient {
   #outstanding = false;
   #latest: Extract<ToIndexer, { type: 'written' }> | undefined;
   #posted = '';
+  #postedAt = 0;
+  #postTimer: NodeJS.Timeout | undefined;
 
   constructor(log: LogSink | undefined) {
     this.#log = log;
@@ -88,7 +96,11 @@ export class IndexerClient {
   waitFor(id: number): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (this.#indexedId >= id) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => this.#waiters.push({ id, resolve, reject }));
+    return new Promise<void>((resolve, reject) => {
+      this.#waiters.push({ id, resolve, reject });
+      // Someone waits: report what is written now rather than at the next interval.
+      if (!this.#outstanding) this.#postLatest();
+    });
   }
 
   /** Asks the worker to delete the index rows of segments; resolves when done. @throws the worker's failure. */
@@ -107,8 +119,13 @@ export class IndexerClient {
   /** Stops the worker after its current batch (terminating it if it does not stop in time). */
   async stop(): Promise<void> {
     this.#stopping = true;
+    clearTimeout(this.#postTimer);
+    this.#postTimer = undefined;
     const worker = this.#worker;
     if (worker === undefined) return;
+    // What is written but not yet reported (held back by the interval) is indexed before it stops.
+    const latest = this.#latest;
+    if (latest !== undefined && `${latest.segment}:${latest.end}` !== this.#posted) worker.postMessage(latest);
     const message: ToIndexer = { type: 'stop' };
     worker.postMessage(message);
     let timer: NodeJS.Timeout | undefined;
@@ -127,10 +144,25 @@ export class IndexerClient {
   #postLatest(): void {
     const latest = this.#latest;
     const worker = this.#worker;
-    if (latest === undefined || worker === undefined) return;
+    if (latest === undefined || worker === undefined || this.#stopping) return;
     const key = `${latest.segment}:${latest.end}`;
     if (key === this.#posted) return;
+    const now = Date.now();
+    if (this.#waiters.length === 0 && now - this.#postedAt < POST_INTERVAL_MS) {
+      this.#postTimer ??= setTimeout(
+        () => {
+          this.#postTimer = undefined;
+          if (!this.#outstanding) this.#postLatest();
+        },
+        POST_INTERVAL_MS - (now - this.#postedAt),
+      );
+      this.#postTimer.unref();
+      return;
+    }
+    clearTimeout(this.#postTimer);
+    this.#postTimer = undefined;
     this.#posted = key;
+    this.#postedAt = now;
     this.#outstanding = true;
     worker.postMessage(latest);
   }
