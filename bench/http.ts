@@ -25,6 +25,19 @@ interface ClientResult {
   readonly errors: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** CPU time of the server's process (all its threads) per answered request, in µs. */
+  serverCpuMicrosPerRequest?: number;
+}
+
+/** Runs the client and adds the CPU this process (the server under test) spent per answered request. */
+async function measured(port: number, path: string, seconds: number, connections: number, size: number): Promise<ClientResult> {
+  const before = process.cpuUsage();
+  const result = await runClient(port, path, seconds, connections, size);
+  const used = process.cpuUsage(before);
+  // The client warms up for 1 s before counting; CPU is measured over its whole run, so scale by time.
+  const share = result.seconds / (result.seconds + 1);
+  const requests = Math.max(1, result.requests);
+  return { ...result, serverCpuMicrosPerRequest: Math.round(((used.user + used.system) * share) / requests) };
 }
 
 const here = new URL(import.meta.url).pathname;
@@ -142,7 +155,7 @@ async function bare(seconds: number, connections: number, size: number): Promise
   server.keepAliveTimeout = 5000;
   const port = await listen(server);
   try {
-    return await runClient(port, '/contentListener', seconds, connections, size);
+    return await measured(port, '/contentListener', seconds, connections, size);
   } finally {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
@@ -194,7 +207,7 @@ async function sluice(seconds: number, connections: number, size: number): Promi
     await engine.applyFlow(flow(port));
     const listener = engine.component('listen');
     for (let i = 0; i < 200 && listener?.runState !== 'RUNNING'; i++) await new Promise((r) => setTimeout(r, 10));
-    const result = await runClient(port, '/contentListener', seconds, connections, size);
+    const result = await measured(port, '/contentListener', seconds, connections, size);
     const failures = engine.bulletins.list().filter((b) => b.level !== 'INFO' && !b.message.startsWith('provenance indexing'));
     if (failures.length > 0) throw new Error(`the flow reported problems: ${failures[0]?.message}`);
     const flowFiles = engine.component('sink')?.stats.inCount.sum(Date.now()) ?? 0;
@@ -237,6 +250,9 @@ async function main(): Promise<void> {
       listenHttpP50Ms: listen?.p50Ms,
       listenHttpP99Ms: listen?.p99Ms,
       listenHttpStatuses: listen?.statuses,
+      // CPU of the server process per answered request (medians): steadier than rates on a shared machine.
+      bareCpuMicrosPerRequest: median(bareRounds.map((r) => r.serverCpuMicrosPerRequest ?? 0)),
+      listenHttpCpuMicrosPerRequest: median(sluiceRounds.map((r) => r.serverCpuMicrosPerRequest ?? 0)),
       bareRounds: bareRounds.map(rate),
       listenHttpRounds: sluiceRounds.map(rate),
     }),
