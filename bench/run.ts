@@ -10,7 +10,9 @@ const quick = process.argv.includes('--quick');
 const seconds = quick ? 4 : 10;
 
 function run(script: string, args: readonly (string | number)[]): Record<string, unknown> {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join(here, script), ...args.map(String)], {
+  // Every benchmark process runs on the Node flags `npm run bench` was started with (the ones Sluice is
+  // launched with, see package.json), baselines included, so both sides run on the same runtime.
+  const result = spawnSync(process.execPath, [...process.execArgv, join(here, script), ...args.map(String)], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 64 * 1024 * 1024,
