@@ -56,6 +56,7 @@ for (const size of sizes) {
   record('pipeline', run('pipeline.ts', [size, 'off', seconds, 'putfile']));
   for (const mode of ['on', 'off']) record('pipeline', run('pipeline.ts', [size, mode, seconds, 'none']));
 }
+record('ingest', run('ingest.ts', [quick ? 3 : 6, rounds]));
 record('lineage', run('lineage.ts', [quick ? 60_000 : 220_000, 1000]));
 record('recovery', run('recovery.ts', [quick ? 200_000 : 1_000_000]));
 record('mqtt', run('mqtt.ts', [seconds, rounds]));
@@ -84,6 +85,17 @@ for (const r of results) {
       `pipeline → ${r.sink === 'none' ? 'auto-terminate' : 'PutFile'}`,
       `${num(r.size)} B, ${r.durable === true ? 'durable + provenance' : 'repositories off'}`,
       `${num(r.flowFilesPerSecond)} FlowFiles/s, ${num(r.megabytesPerSecond, 1)} MB/s, RSS ${num(r.rssMb)} MB${typeof r.ratioToBareFiles === 'number' ? `, ${num(r.ratioToBareFiles, 2)} × bare file writes` : ''}`,
+    ]);
+  }
+  if (r.bench === 'ingest') {
+    const side = (k: string, f: string): unknown => {
+      const v: unknown = r[k];
+      return typeof v === 'object' && v !== null && f in v ? Reflect.get(v, f) : undefined;
+    };
+    rows.push([
+      'engine ingest (100 B FlowFiles, 6 attributes, RECEIVE)',
+      'durable + provenance; Node default heap vs --max-semi-space-size=64',
+      `${num(side('defaultHeap', 'flowFilesPerSecond'))} vs ${num(side('semiSpace64', 'flowFilesPerSecond'))} FlowFiles/s (${num(r.rateRatio, 2)} ×); GC ${num(side('defaultHeap', 'gcShare'), 2)} vs ${num(side('semiSpace64', 'gcShare'), 2)} of the time; ${num(side('defaultHeap', 'processCpuMicrosPerFlowFile'), 1)} vs ${num(side('semiSpace64', 'processCpuMicrosPerFlowFile'), 1)} µs CPU per FlowFile`,
     ]);
   }
   if (r.bench === 'lineage') {
