@@ -148,7 +148,11 @@ test("connect into a child group's input port and out of its output port from th
   await expect(page.getByTestId('connection-label')).toHaveCount(2);
 });
 
-test('save the selection as a snippet and paste it from the palette (kept across reloads)', async ({ page }) => {
+test('save the selection as a snippet on the server, paste it from the palette, share it with a viewer', async ({
+  page,
+  browser,
+  baseURL,
+}) => {
   await login(page);
   await buildPair(page);
   await page.getByTestId('canvas').click({ position: { x: 900, y: 40 } });
@@ -158,8 +162,28 @@ test('save the selection as a snippet and paste it from the palette (kept across
   await dialog.getByTestId('snippet-name').fill('generate and log');
   await dialog.getByTestId('snippet-save').click();
   await expect(dialog).toBeHidden();
+  // Saving under a name that exists asks before replacing it.
+  await page.getByTestId('toolbar-snippet').click();
+  await dialog.getByTestId('snippet-name').fill(' generate and log ');
+  await dialog.getByTestId('snippet-save').click();
+  await expect(dialog.getByTestId('snippet-error')).toContainText('already exists');
+  await dialog.getByTestId('snippet-replace').click();
+  await expect(dialog).toBeHidden();
   await page.keyboard.press('Delete');
   await expect(page.getByTestId('processor-node')).toHaveCount(0);
+  // Kept on the server, not in this browser.
+  expect(await page.evaluate(() => Object.keys(window.localStorage).filter((k) => k.startsWith('sluice.snippets')))).toEqual([]);
+
+  // A viewer in another browser sees it (but may not delete it).
+  const viewerContext = await browser.newContext({ baseURL });
+  const viewer = await viewerContext.newPage();
+  await login(viewer, 'viewer');
+  await expect(viewer.getByTestId('open-snippets')).toHaveText('Snippets (1)');
+  await viewer.getByTestId('open-snippets').click();
+  const row = viewer.getByTestId('snippet-row-generate and log');
+  await expect(row).toContainText('admin');
+  await expect(row.locator('td').nth(1)).toHaveText('2');
+  await expect(viewer.getByTestId('snippet-delete-generate and log')).toHaveCount(0);
 
   await page.reload();
   await expect(page.getByTestId('canvas')).toBeVisible();
@@ -175,6 +199,29 @@ test('save the selection as a snippet and paste it from the palette (kept across
   await expect(page.getByTestId('processor-node')).toHaveCount(2);
   await page.getByTestId('snippet-remove-generate and log').click();
   await expect(page.getByTestId('snippets-empty')).toBeVisible();
+  // The viewer's list follows live.
+  await expect(viewer.getByTestId('snippet-list-empty')).toBeVisible();
+  await viewerContext.close();
+});
+
+test('snippets an earlier version kept in the browser move to the server once', async ({ page }) => {
+  await login(page);
+  const legacy = [
+    {
+      name: 'from the browser',
+      savedAt: '2026-01-01T00:00:00.000Z',
+      fragment: { processors: [{ id: 'old', name: 'Old log', type: 'LogAttribute', position: { x: 100, y: 100 } }] },
+    },
+  ];
+  await page.evaluate((value) => window.localStorage.setItem('sluice.snippets:admin', value), JSON.stringify(legacy));
+  await page.reload();
+  await expect(page.getByTestId('snippet-from the browser')).toHaveAttribute('title', '1 components');
+  await expect(page.getByTestId('message-info').filter({ hasText: 'Moved 1 snippet' })).toBeVisible();
+  expect(await page.evaluate(() => window.localStorage.getItem('sluice.snippets:admin'))).toBeNull();
+  const listed = await page.request.get('/api/v1/snippets');
+  expect(((await listed.json()) as { snippets: { name: string }[] }).snippets.map((s) => s.name)).toEqual(['from the browser']);
+  await page.getByTestId('snippet-from the browser').dblclick();
+  await expect(processor(page, 'Old log')).toBeVisible();
 });
 
 test('expand the children of a CLONE event in the lineage graph', async ({ page, server }) => {

@@ -15,7 +15,7 @@ import { QueueDialog } from './dialogs/QueueDialog.tsx';
 import { RelationshipPicker } from './dialogs/RelationshipPicker.tsx';
 import { RemoteGroupDialog } from './dialogs/RemoteGroupDialog.tsx';
 import { ServiceDialog, ServicesDialog } from './dialogs/ServicesDialog.tsx';
-import { SnippetDialog } from './dialogs/SnippetDialog.tsx';
+import { SnippetDialog, SnippetListDialog } from './dialogs/SnippetDialog.tsx';
 import { DiagnosticsDialog, HistoryDialog } from './dialogs/StatusDialogs.tsx';
 import { type DialogState, EditorContext, type EditorContextValue, rolesOf } from './editor-context.ts';
 import { findGroup } from './flow-model.ts';
@@ -56,7 +56,8 @@ export function Editor({
   const flowRef = useRef<FlowEntity | undefined>(undefined);
   const undo = useMemo(() => new UndoStack(), []);
   const aliases = useMemo(() => new IdAliases(), []);
-  const snippets = useMemo(() => new SnippetStore(window.localStorage, snippetKey(session.username)), [session.username]);
+  const snippets = useMemo(() => new SnippetStore(), []);
+  const snippetList = useSyncExternalStore(snippets.subscribe, snippets.list);
   const undoState = useSyncExternalStore(undo.subscribe, undo.state);
   const bulletins = useBulletins();
   const { canEdit, canOperate } = rolesOf(session);
@@ -97,6 +98,22 @@ export function Editor({
       .catch((e: unknown) => setLoadError(errorMessage(e)));
   }, [refresh]);
 
+  // Snippets live on the server. Earlier versions kept them in this browser: an admin's are moved
+  // to the server once (names the server has are skipped), then the browser's copy is removed.
+  useEffect(() => {
+    const key = snippetKey(session.username);
+    const moved =
+      canEdit && window.localStorage.getItem(key) !== null
+        ? snippets.migrate(window.localStorage, key).then((result) => {
+            if (result.uploaded.length + result.skipped.length > 0)
+              notify(t('snippets.migrated', { count: result.uploaded.length, skipped: result.skipped.length }));
+            for (const failure of result.failed)
+              notify(t('snippets.migrateFailed', { name: failure.name, message: failure.reason }), 'error');
+          })
+        : snippets.load();
+    moved.catch((e: unknown) => notify(t('snippets.loadFailed', { message: errorMessage(e) }), 'error'));
+  }, [snippets, session.username, canEdit, notify, t]);
+
   useEffect(
     () =>
       connectLive({
@@ -105,10 +122,13 @@ export function Editor({
             notify(t('app.changedBy', { user: change.by, summary: change.summary }));
           refreshSoon();
         },
+        onSnippetsChanged: () => {
+          snippets.load().catch(() => undefined);
+        },
         onSessionEnded,
         onConnection: setConnected,
       }),
-    [notify, onSessionEnded, refreshSoon, t],
+    [notify, onSessionEnded, refreshSoon, snippets, t],
   );
 
   // Stay in a group that still exists (another user may delete it).
@@ -182,6 +202,9 @@ export function Editor({
         </button>
         <button type="button" data-testid="open-parameters" onClick={() => open({ kind: 'parameters' })}>
           {t('header.parameters')}
+        </button>
+        <button type="button" data-testid="open-snippets" onClick={() => open({ kind: 'snippets' })}>
+          {t('header.snippets', { count: snippetList.length })}
         </button>
         <button type="button" data-testid="open-diagnostics" onClick={() => open({ kind: 'diagnostics' })}>
           {t('header.diagnostics')}
@@ -266,6 +289,8 @@ function DialogView({ dialog }: { dialog: DialogState }) {
       return <ParametersDialog />;
     case 'snippet':
       return <SnippetDialog ids={dialog.ids} />;
+    case 'snippets':
+      return <SnippetListDialog />;
     case 'remote':
       return <RemoteGroupDialog key={dialog.id} id={dialog.id} />;
     case 'remote-new':

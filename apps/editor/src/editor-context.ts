@@ -18,6 +18,7 @@ export type DialogState =
   | { readonly kind: 'services' }
   | { readonly kind: 'parameters' }
   | { readonly kind: 'snippet'; readonly ids: readonly string[] }
+  | { readonly kind: 'snippets' }
   | { readonly kind: 'label'; readonly id: string }
   | { readonly kind: 'remote'; readonly id: string }
   | { readonly kind: 'remote-new'; readonly position: { readonly x: number; readonly y: number } }
@@ -47,7 +48,7 @@ export interface EditorContextValue {
   /** Undo/redo availability ("10": can undo, cannot redo), to re-render the toolbar. */
   readonly undoState: string;
   readonly aliases: IdAliases;
-  /** The user's saved snippets (in this browser). */
+  /** The server's snippets (shared by every user). */
   readonly snippets: SnippetStore;
   open(dialog: DialogState): void;
   close(): void;

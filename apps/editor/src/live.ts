@@ -5,6 +5,8 @@ import { statusStore } from './status-store.ts';
 /** What the editor does with live events beyond the status store. */
 export interface LiveHandlers {
   onFlowChanged(change: FlowChanged): void;
+  /** A snippet was saved, replaced or deleted (by anyone). */
+  onSnippetsChanged(): void;
   onSessionEnded(reason: string): void;
   onConnection(connected: boolean): void;
 }
@@ -32,6 +34,9 @@ export function connectLive(handlers: LiveHandlers): () => void {
   socket.on('flow:changed', (payload) => {
     const parsed = LIVE_EVENTS['flow:changed'].safeParse(payload);
     if (parsed.success) handlers.onFlowChanged(parsed.data);
+  });
+  socket.on('snippets:changed', (payload) => {
+    if (LIVE_EVENTS['snippets:changed'].safeParse(payload).success) handlers.onSnippetsChanged();
   });
   socket.on('session:ended', (payload) => {
     const parsed = LIVE_EVENTS['session:ended'].safeParse(payload);

@@ -1,13 +1,12 @@
-import { flowFragmentSchema } from '@sluice/protocol';
+import { type FlowFragment, flowFragmentSchema } from '@sluice/protocol';
 import { describe, expect, it } from 'vitest';
-import { fragmentSize, offsetTo, SnippetStore, snippetKey } from './snippets.ts';
+import { fragmentSize, offsetTo } from './snippets.ts';
 
-function memoryStorage() {
-  const map = new Map<string, string>();
-  return { getItem: (k: string) => map.get(k) ?? null, setItem: (k: string, v: string) => void map.set(k, v), map };
-}
+// The store's traffic with the server (save, list, replace, remove, moving this browser's old
+// snippets to the server, a viewer seeing them) runs against the real server in
+// e2e/panels.spec.ts; the routes themselves are tested over HTTP in apps/server/src/snippets.test.ts.
 
-const fragment = flowFragmentSchema.parse({
+const fragment: FlowFragment = flowFragmentSchema.parse({
   processors: [
     { id: 'a', name: 'A', type: 'GenerateFlowFile', position: { x: 100, y: 200 } },
     { id: 'b', name: 'B', type: 'LogAttribute', position: { x: 140, y: 400 } },
@@ -17,31 +16,6 @@ const fragment = flowFragmentSchema.parse({
 });
 
 describe('snippets', () => {
-  it('saves, lists (sorted), replaces and removes per user', () => {
-    const storage = memoryStorage();
-    const store = new SnippetStore(storage, snippetKey('admin'));
-    let changes = 0;
-    store.subscribe(() => changes++);
-    store.save('zeta', fragment);
-    store.save('alpha', fragment);
-    store.save('zeta', fragment);
-    expect(store.list().map((s) => s.name)).toEqual(['alpha', 'zeta']);
-    expect(changes).toBe(3);
-    // Another store on the same storage reads what was written.
-    expect(new SnippetStore(storage, snippetKey('admin')).get('alpha')?.fragment.processors).toHaveLength(2);
-    expect(new SnippetStore(storage, snippetKey('viewer')).list()).toEqual([]);
-    store.remove('alpha');
-    expect(store.list().map((s) => s.name)).toEqual(['zeta']);
-  });
-
-  it('ignores a stored list it cannot read', () => {
-    const storage = memoryStorage();
-    storage.setItem(snippetKey('x'), 'not json');
-    expect(new SnippetStore(storage, snippetKey('x')).list()).toEqual([]);
-    storage.setItem(snippetKey('y'), JSON.stringify([{ name: 'ok', savedAt: 't', fragment: {} }, { name: 3 }]));
-    expect(new SnippetStore(storage, snippetKey('y')).list().map((s) => s.name)).toEqual(['ok']);
-  });
-
   it('counts components and offsets the top-left one to the drop point', () => {
     expect(fragmentSize(fragment)).toBe(3);
     expect(offsetTo(fragment, { x: 500, y: 500 })).toEqual({ x: 440, y: 300 });

@@ -66,6 +66,8 @@ const LIVE_DESCRIPTIONS: Record<keyof typeof LIVE_EVENTS, string> = {
   bulletins: 'New bulletins as they happen (batched per push).',
   'flow:changed':
     'Every stored flow change, by anyone: version, who, the X-Sluice-Client of the request, and each changed component with its new revision (`reload` when the whole flow was replaced).',
+  'snippets:changed':
+    'A snippet was saved, replaced or deleted, by anyone: its id and name, who, and the X-Sluice-Client of the request (palettes list the snippets again).',
   'session:ended': 'The session ended (logout, expiry, password or role change); the socket closes next.',
   error: 'A message the server could not accept (malformed or unknown).',
 };

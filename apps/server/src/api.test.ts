@@ -734,6 +734,19 @@ describe('selections, versions, export and import', () => {
     ids.pastedLog = newLog;
   });
 
+  it('saves a copy as a snippet, lists, reads and deletes it (more in snippets.test.ts)', async () => {
+    const copy = await viewer.post('/flow/copy', { componentIds: [ids.generate, ids.log] });
+    const created = await admin.post<{ id: string; componentCount: number }>('/snippets', { name: 'pair', fragment: copy.body });
+    expect(created.status).toBe(201);
+    expect(created.body.componentCount).toBe(2);
+    expect((await viewer.get<{ snippets: { id: string }[] }>('/snippets')).body.snippets.map((s) => s.id)).toEqual([
+      created.body.id,
+    ]);
+    expect((await viewer.get(`/snippets/${created.body.id}`)).status).toBe(200);
+    expect((await viewer.delete(`/snippets/${created.body.id}`)).status).toBe(403);
+    expect((await admin.delete(`/snippets/${created.body.id}`)).status).toBe(204);
+  });
+
   it('moves components, with revisions', async () => {
     const revision = await rev(`/processors/${ids.invalid}`);
     const moved = await admin.post<{ revisions: Record<string, number> }>('/flow/move', {

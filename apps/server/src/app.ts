@@ -30,6 +30,7 @@ import { flowRoutes } from './routes/flow.ts';
 import { provenanceRoutes } from './routes/provenance.ts';
 import { queueRoutes } from './routes/queues.ts';
 import { runStatusRoutes } from './routes/run-status.ts';
+import { snippetRoutes } from './routes/snippets.ts';
 import { statusRoutes } from './routes/status.ts';
 import { typeRoutes } from './routes/types.ts';
 import { standardRegistry } from './run-command.ts';
@@ -43,6 +44,7 @@ import { Diagnostics } from './status/diagnostics.ts';
 import { Metrics } from './status/metrics.ts';
 import { StatusHistoryRecorder } from './status/status-history.ts';
 import { FlowStore } from './store/flow-store.ts';
+import { SnippetStore } from './store/snippet-store.ts';
 
 /** The server's version (the OpenAPI document and diagnostics show it). */
 export const SERVER_VERSION = '0.1.0';
@@ -148,8 +150,10 @@ export async function createServer(options: ServerOptions): Promise<SluiceServer
   });
   let flows: FlowService;
   let store: FlowStore;
+  let snippets: SnippetStore;
   try {
     store = await FlowStore.open(dataDir);
+    snippets = await SnippetStore.open(dataDir);
     const initial = options.initialFlow ?? 'demo';
     flows = await FlowService.load({
       engine,
@@ -179,6 +183,7 @@ export async function createServer(options: ServerOptions): Promise<SluiceServer
     registry,
     flows,
     users,
+    snippets,
     sessions,
     loginLimiter: new LoginRateLimiter(options.loginLimits),
     history,
@@ -209,6 +214,7 @@ export async function createServer(options: ServerOptions): Promise<SluiceServer
     ...authRoutes(context),
     ...typeRoutes(context),
     ...flowRoutes(context),
+    ...snippetRoutes(context),
     ...componentRoutes(context),
     ...runStatusRoutes(context),
     ...statusRoutes(context),
@@ -267,6 +273,7 @@ export async function createServer(options: ServerOptions): Promise<SluiceServer
   hub = new LiveHub(httpServer, {
     engine,
     flows,
+    snippets,
     sessions,
     secure,
     allowedOrigins,
@@ -310,6 +317,7 @@ export async function createServer(options: ServerOptions): Promise<SluiceServer
       await flows.exclusive(async () => undefined);
       await engine.shutdown();
       await store.close();
+      await snippets.close();
     })();
     return closing;
   };

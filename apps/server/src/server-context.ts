@@ -5,6 +5,7 @@ import type { SessionManager } from './security/sessions.ts';
 import type { UserStore } from './security/user-store.ts';
 import type { Diagnostics } from './status/diagnostics.ts';
 import type { StatusHistoryRecorder } from './status/status-history.ts';
+import type { SnippetStore } from './store/snippet-store.ts';
 
 /** Everything route handlers work with: built once by createServer. */
 export interface ServerContext {
@@ -12,6 +13,8 @@ export interface ServerContext {
   readonly registry: ExtensionRegistry;
   readonly flows: FlowService;
   readonly users: UserStore;
+  /** Named fragments kept for every user. */
+  readonly snippets: SnippetStore;
   readonly sessions: SessionManager;
   readonly loginLimiter: LoginRateLimiter;
   readonly history: StatusHistoryRecorder;

@@ -15,3 +15,4 @@ export { buildOpenApiDocument } from './openapi.ts';
 export { apiRegistry } from './registry.ts';
 export * from './routes.ts';
 export * from './runtime.ts';
+export * from './snippets.ts';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { roleSchema } from './common.ts';
 import { componentEntitySchema, componentKindSchema } from './components.ts';
 import { bulletinSchema, statusDeltaSchema, statusSnapshotSchema } from './runtime.ts';
+import { type SnippetsChanged, snippetsChangedSchema } from './snippets.ts';
 
 // socket.io events. The socket connects to the server's origin at path /socket.io with the session
 // cookie; the server checks the cookie and the Origin header on the handshake.
@@ -54,6 +55,8 @@ export interface ServerToClientEvents {
   bulletins: (payload: { bulletins: z.infer<typeof bulletinSchema>[] }) => void;
   /** A change to the flow, by anyone (with revisions). */
   'flow:changed': (payload: FlowChanged) => void;
+  /** A snippet was saved, replaced or deleted, by anyone: list them again. */
+  'snippets:changed': (payload: SnippetsChanged) => void;
   /** The session ended (logout, expiry, user removed); the socket is closed next. */
   'session:ended': (payload: { reason: string }) => void;
   error: (payload: z.infer<typeof socketErrorSchema>) => void;
@@ -71,6 +74,7 @@ export const LIVE_EVENTS = {
   'status:delta': statusDeltaSchema,
   bulletins: z.object({ bulletins: z.array(bulletinSchema) }),
   'flow:changed': flowChangedSchema,
+  'snippets:changed': snippetsChangedSchema,
   'session:ended': z.object({ reason: z.string() }),
   error: socketErrorSchema,
 } as const;

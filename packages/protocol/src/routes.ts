@@ -85,6 +85,7 @@ import {
   statusSnapshotSchema,
   validationResultSchema,
 } from './runtime.ts';
+import { snippetCreateSchema, snippetIdSchema, snippetListSchema, snippetSchema } from './snippets.ts';
 
 /** One REST route: everything the server needs to check a request and the docs need to describe it. */
 export interface RouteSpec {
@@ -124,6 +125,7 @@ const eventParam = z.object({ eventId: z.coerce.number().int().min(0) }).strict(
 const versionParam = z.object({ version: z.coerce.number().int().min(1) }).strict();
 const queueItem = z.object({ id: idSchema, uuid: z.string().min(1).max(64) }).strict();
 const eventContent = z.object({ eventId: z.coerce.number().int().min(0), direction: z.enum(['input', 'output']) }).strict();
+const snippetParam = z.object({ id: snippetIdSchema }).strict();
 const deleteQuery = z.object({ revision: z.coerce.number().int().min(0) }).strict();
 
 const openApiDocumentSchema = named('OpenApiDocument', z.record(z.string(), z.unknown()), 'This document.');
@@ -496,6 +498,57 @@ export const routes = {
     response: pasteResultSchema,
     status: 201,
     query: noQuery,
+  },
+
+  // ---- snippets ----
+  listSnippets: {
+    method: 'get',
+    path: '/snippets',
+    tag: 'Snippets',
+    summary: 'Every snippet (name, who saved it, when, how many components)',
+    description: 'Snippets are kept on the server for every user; the palette lists them.',
+    role: 'viewer',
+    response: snippetListSchema,
+    params: noParams,
+    query: noQuery,
+    body: noBody,
+  },
+  getSnippet: {
+    method: 'get',
+    path: '/snippets/:id',
+    tag: 'Snippets',
+    summary: 'One snippet with its fragment (paste it with POST /process-groups/{id}/paste)',
+    role: 'viewer',
+    params: snippetParam,
+    response: snippetSchema,
+    query: noQuery,
+    body: noBody,
+  },
+  createSnippet: {
+    method: 'post',
+    path: '/snippets',
+    tag: 'Snippets',
+    summary: 'Save a fragment as a named snippet',
+    description:
+      'Names are trimmed and unique: a duplicate is refused (409) unless `replace` is true. Sensitive values are never kept (they are stored as null). At most 1,000 snippets of at most 5 MiB each (413).',
+    role: 'admin',
+    body: snippetCreateSchema,
+    response: snippetSchema,
+    status: 201,
+    params: noParams,
+    query: noQuery,
+  },
+  deleteSnippet: {
+    method: 'delete',
+    path: '/snippets/:id',
+    tag: 'Snippets',
+    summary: 'Delete a snippet',
+    role: 'admin',
+    params: snippetParam,
+    response: 'empty',
+    status: 204,
+    query: noQuery,
+    body: noBody,
   },
 
   // ---- process groups ----

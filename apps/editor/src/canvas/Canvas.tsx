@@ -217,8 +217,10 @@ export function Canvas({ dialogOpen }: { dialogOpen: boolean }) {
         void run(() => actions.add(spec, snapped));
         return;
       }
-      const snippet = ctx.snippets.get(spec.name);
-      if (snippet !== undefined) void run(() => actions.pasteFragment(snippet.fragment, offsetTo(snippet.fragment, snapped)));
+      void run(async () => {
+        const snippet = await ctx.snippets.fetch(spec.name);
+        await actions.pasteFragment(snippet.fragment, offsetTo(snippet.fragment, snapped));
+      });
     },
     [actions, run, ctx.snippets, open],
   );

@@ -1,8 +1,8 @@
 import { useMemo, useState, useSyncExternalStore } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { NewComponent } from '../actions.ts';
+import { errorMessage } from '../api.ts';
 import { useEditor } from '../editor-context.ts';
-import { fragmentSize } from '../snippets.ts';
 
 /** The drag payload type of palette items. */
 export const PALETTE_MIME = 'application/x-sluice-component';
@@ -43,7 +43,7 @@ function Item({
 /** "Add processor": every type, searchable by name, tag and description; drag or double-click. */
 export function Palette({ onAdd }: { onAdd: (spec: PaletteSpec) => void }) {
   const { t } = useTranslation();
-  const { typeList, snippets: store } = useEditor();
+  const { typeList, snippets: store, notify } = useEditor();
   const snippets = useSyncExternalStore(store.subscribe, store.list);
   const [query, setQuery] = useState('');
   const matches = useMemo(() => {
@@ -132,12 +132,12 @@ export function Palette({ onAdd }: { onAdd: (spec: PaletteSpec) => void }) {
           <p className="hint">{t('snippets.paste')}</p>
           <ul className="palette-list palette-snippets">
             {snippets.map((snippet) => (
-              <li key={snippet.name} className="snippet-row">
+              <li key={snippet.id} className="snippet-row">
                 <ul className="palette-list">
                   <Item
                     spec={{ kind: 'snippet', name: snippet.name }}
                     label={`⎘ ${snippet.name}`}
-                    title={t('snippets.summary', { count: fragmentSize(snippet.fragment) })}
+                    title={t('snippets.summary', { count: snippet.componentCount })}
                     testId={`snippet-${snippet.name}`}
                     onAdd={onAdd}
                   />
@@ -148,7 +148,11 @@ export function Palette({ onAdd }: { onAdd: (spec: PaletteSpec) => void }) {
                   data-testid={`snippet-remove-${snippet.name}`}
                   aria-label={t('snippets.remove', { name: snippet.name })}
                   title={t('snippets.remove', { name: snippet.name })}
-                  onClick={() => store.remove(snippet.name)}
+                  onClick={() => {
+                    store
+                      .remove(snippet.name)
+                      .catch((e: unknown) => notify(t('app.error', { message: errorMessage(e) }), 'error'));
+                  }}
                 >
                   ✕
                 </button>

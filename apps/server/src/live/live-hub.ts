@@ -15,6 +15,7 @@ import { statusSnapshot } from '../dto.ts';
 import type { FlowService } from '../flow/flow-service.ts';
 import { originAllowed, sessionIdFrom } from '../http/router.ts';
 import type { SessionManager } from '../security/sessions.ts';
+import type { SnippetStore } from '../store/snippet-store.ts';
 
 // What clients send is untrusted: handlers take unknown arguments and parse them.
 interface InboundEvents {
@@ -28,6 +29,8 @@ type LiveSocket = Socket<InboundEvents, ServerToClientEvents, Record<string, nev
 export interface LiveHubOptions {
   readonly engine: Engine;
   readonly flows: FlowService;
+  /** Snippet changes are pushed as `snippets:changed` (none without a store). */
+  readonly snippets?: Pick<SnippetStore, 'onChange'>;
   readonly sessions: SessionManager;
   readonly secure: boolean;
   readonly allowedOrigins: readonly string[];
@@ -90,7 +93,8 @@ export class LiveHub {
 
   /** Starts pushing. */
   start(): void {
-    const { engine, flows, sessions } = this.#options;
+    const { engine, flows, sessions, snippets } = this.#options;
+    if (snippets !== undefined) this.#unsubscribe.push(snippets.onChange((change) => this.io.emit('snippets:changed', change)));
     this.#unsubscribe.push(
       engine.bulletins.subscribe((b) => {
         if (this.io.engine.clientsCount > 0) this.#bulletins.push({ ...b });
