@@ -27,12 +27,17 @@ if (dir !== undefined && process.argv[1]?.endsWith('crash-child.test-helper.ts')
   });
   let index = 0;
   const batch = (): void => {
+    let lines = '';
     for (let n = 0; n < 50; n++, index++) {
       const claim = content.write(contentOf(index));
       if (isClaimed(index)) content.claimant(claim.resourceId);
-      // Pipes are synchronous on Linux: the parent sees this line only after the write returned.
-      process.stdout.write(`c ${index} ${claim.resourceId} ${claim.offset} ${claim.length} ${isClaimed(index) ? 1 : 0}\n`);
+      lines += `c ${index} ${claim.resourceId} ${claim.offset} ${claim.length} ${isClaimed(index) ? 1 : 0}\n`;
     }
+    // Small contents are gathered in memory until flush(), which the FlowFile repository calls
+    // before its journal names them: the claims are announced only after it, as the journal would.
+    // Pipes are synchronous on Linux: the parent sees these lines only after the flush returned.
+    content.flush();
+    process.stdout.write(lines);
     setImmediate(batch);
   };
   batch();

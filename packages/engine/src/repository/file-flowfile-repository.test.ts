@@ -183,13 +183,17 @@ describe('FileFlowFileRepository', () => {
     const { repo, model } = await openRepo(d, { checkpointJournalBytes: 16 * 1024 });
     const commit = committer(repo, model);
     for (let i = 0; i < 200; i++) await commit([{ type: 'put', queueId: 'q', flowFile: makeFlowFile(), full: true }]);
-    await new Promise((r) => setTimeout(r, 50));
+    // The checkpoint runs in the background: wait for it (bounded) rather than a fixed time.
+    for (let waited = 0; repo.stats().lastCheckpointAt === 0 && waited < 5000; waited += 10) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     expect(repo.stats().lastCheckpointAt).toBeGreaterThan(0);
     expect(repo.stats().journalBytes).toBeLessThan(64 * 1024);
+    // One repository per directory at a time (the engine holds a lock): closed before reopening.
+    await repo.close();
     const again = await openRepo(d);
     expect(layoutOf(again.state)).toEqual(model.layout());
     await again.repo.close();
-    await repo.close();
   });
 
   it('recovers when killed mid-checkpoint: partial snapshot left behind', async () => {
