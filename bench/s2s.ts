@@ -9,10 +9,11 @@
 // is empty (every batch confirmed by the core and committed at the edge).
 // Bare: a Node http server that reads and discards each body, and a client process that POSTs
 // bodies of `size` bytes over keep-alive connections (the same bytes per FlowFile, no framing, no
-// repositories). Prints one JSON line; with the CPU time the edge spent per FlowFile while sending
-// (the machine is shared: rates drift with other load, CPU per FlowFile much less).
+// repositories). Prints one JSON line; with the CPU time the edge and the core spent per FlowFile
+// while sending (the machine is shared: rates drift with other load, CPU per FlowFile much less; the
+// core's is read from /proc, in clock ticks, so approximate).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +59,7 @@ async function core(): Promise<void> {
       },
     },
   });
-  console.log(JSON.stringify({ port: server.port }));
+  console.log(JSON.stringify({ port: server.port, pid: process.pid }));
   process.on('SIGTERM', () => {
     void server.close().then(() => {
       rmSync(dataDir, { recursive: true, force: true });
@@ -72,7 +73,20 @@ async function core(): Promise<void> {
  * then starts the port and times how long the core takes to confirm them all (the edge commits a
  * batch only after the core confirmed it). Prints the rate and exits.
  */
-async function edge(size: number, count: number, corePort: number): Promise<void> {
+/** CPU time (user + system) of process `pid` in microseconds, from /proc (undefined elsewhere). */
+function processCpuMicros(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1e6) / 100 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function edge(size: number, count: number, corePort: number, corePid: number): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-bench-edge-'));
   const small = size < 64 * 1024;
   const server = await createServer({
@@ -123,10 +137,12 @@ async function edge(size: number, count: number, corePort: number): Promise<void
   const queued = queue.size().count;
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
+  const coreCpuBefore = processCpuMicros(corePid);
   await server.engine.startComponent('core-in');
   while (queue.size().count > 0) await new Promise((r) => setTimeout(r, 5));
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  const coreCpuAfter = processCpuMicros(corePid);
   const rate = queued / seconds;
   // CPU the edge spent per FlowFile while sending (user + system), in microseconds.
   const edgeCpuMicros = (cpu.user + cpu.system) / queued;
@@ -137,6 +153,8 @@ async function edge(size: number, count: number, corePort: number): Promise<void
       flowFiles: queued,
       seconds,
       edgeCpuMicros,
+      coreCpuMicros:
+        coreCpuBefore === undefined || coreCpuAfter === undefined ? undefined : (coreCpuAfter - coreCpuBefore) / queued,
     }),
   );
   await server.close();
@@ -195,12 +213,15 @@ async function bareClient(size: number, seconds: number, port: number): Promise<
  * Starts a server role, then a client role given the port the server printed; resolves with what
  * the client printed last, once it exited (the server is stopped then).
  */
-async function serverAndClient(server: readonly string[], client: (port: number) => string[]): Promise<Record<string, unknown>> {
+async function serverAndClient(
+  server: readonly string[],
+  client: (port: number, pid: number) => string[],
+): Promise<Record<string, unknown>> {
   let result: Record<string, unknown> | undefined;
   let clientProcess: ReturnType<typeof child> | undefined;
   const serverProcess = child(server, (line) => {
     if (typeof line.port === 'number')
-      clientProcess = child(client(line.port), (r) => {
+      clientProcess = child(client(line.port, typeof line.pid === 'number' ? line.pid : 0), (r) => {
         result = r;
       });
   });
@@ -208,7 +229,7 @@ async function serverAndClient(server: readonly string[], client: (port: number)
   await clientProcess.exited;
   serverProcess.process.kill('SIGTERM');
   await serverProcess.exited;
-  if (result === undefined) throw new Error(`${client(0)[0]} reported nothing`);
+  if (result === undefined) throw new Error(`${client(0, 0)[0]} reported nothing`);
   return result;
 }
 
@@ -219,7 +240,7 @@ switch (role) {
     await core();
     break;
   case 'edge':
-    await edge(n(0, 1024), n(1, 1000), n(2, 0));
+    await edge(n(0, 1024), n(1, 1000), n(2, 0), n(3, 0));
     process.exit(0);
     break;
   case 'bare-server':
@@ -235,7 +256,7 @@ switch (role) {
     // Enough FlowFiles for a few seconds at the targets, bounded on disk (about 600 MB at 1 MiB).
     const count = size < 64 * 1024 ? Math.max(50_000, seconds * 25_000) : Math.max(200, seconds * 60);
     const bare = await serverAndClient(['bare-server'], (port) => ['bare-client', String(size), String(seconds), String(port)]);
-    const s2s = await serverAndClient(['core'], (port) => ['edge', String(size), String(count), String(port)]);
+    const s2s = await serverAndClient(['core'], (port, pid) => ['edge', String(size), String(count), String(port), String(pid)]);
     console.log(
       JSON.stringify({
         size,
@@ -244,6 +265,7 @@ switch (role) {
         s2sFlowFilesPerSecond: s2s.flowFilesPerSecond,
         s2sMegabytesPerSecond: s2s.megabytesPerSecond,
         s2sEdgeCpuMicrosPerFlowFile: s2s.edgeCpuMicros,
+        s2sCoreCpuMicrosPerFlowFile: s2s.coreCpuMicros,
         bareSeconds: seconds,
         bareFlowFilesPerSecond: bare.flowFilesPerSecond,
         bareMegabytesPerSecond: bare.megabytesPerSecond,

@@ -25,11 +25,18 @@ function sectionDir(dir: string, resourceId: string): string {
 const livePath = (dir: string, id: string) => join(sectionDir(dir, id), id);
 const archivePath = (dir: string, id: string) => join(sectionDir(dir, id), 'archive', id);
 
-/** Resource files in the live area (all sections). */
+/** Resource files in the live area (all sections), but empty ones: spares created ahead of need. */
 function liveFiles(dir: string): string[] {
+  return allLiveFiles(dir, false);
+}
+
+/** Every file in the live area; with `empty`, spares too. */
+function allLiveFiles(dir: string, empty = true): string[] {
   const out: string[] = [];
   for (const section of readdirSync(dir)) {
-    for (const entry of readdirSync(join(dir, section), { withFileTypes: true })) if (entry.isFile()) out.push(entry.name);
+    for (const entry of readdirSync(join(dir, section), { withFileTypes: true })) {
+      if (entry.isFile() && (empty || statSync(join(dir, section, entry.name)).size > 0)) out.push(entry.name);
+    }
   }
   return out.sort();
 }
@@ -246,7 +253,7 @@ describe('FileContentRepository: writers and streams', () => {
     expect(liveFiles(dir)).toEqual([]);
 
     const big = content.openWriter();
-    await big.writeAsync(randomBytes(200_000));
+    await big.writeAsync(randomBytes(600_000));
     expect(liveFiles(dir)).toHaveLength(1);
     big.abort();
     expect(liveFiles(dir)).toEqual([]);
@@ -259,10 +266,11 @@ describe('FileContentRepository: writers and streams', () => {
     const content = repo();
     const writer = content.openWriter();
     await writer.writeAsync(randomBytes(70_000));
-    const pending = writer.writeAsync(randomBytes(100_000));
+    // Above the batch size: written at once, so in flight here.
+    const pending = writer.writeAsync(randomBytes(600_000));
     expect(() => writer.close()).toThrow(/pending/);
     await pending;
-    expect(writer.close().length).toBe(170_000);
+    expect(writer.close().length).toBe(670_000);
   });
 
   it('streams 50 MiB through writeStream without holding it in memory', async () => {
@@ -311,6 +319,74 @@ describe('FileContentRepository: writers and streams', () => {
     }
     await expect(content.writeStream(source())).rejects.toThrow('upstream broke');
     expect(liveFiles(dir)).toEqual([]);
+  });
+});
+
+describe('FileContentRepository: spare files created ahead of need', () => {
+  /** Waits until the files in the live area (spares included) stop changing; returns them. */
+  async function settledLiveFiles(): Promise<string[]> {
+    let files = allLiveFiles(dir);
+    for (let same = 0, i = 0; same < 5 && i < 400; i++) {
+      await sleep(5);
+      const now = allLiveFiles(dir);
+      same = now.join() === files.join() ? same + 1 : 0;
+      files = now;
+    }
+    return files;
+  }
+
+  it('hands out spares for new files, writes content into them correctly, and close() deletes the rest', async () => {
+    const content = repo({ maxAppendableSize: 1024 });
+    const first = randomBytes(3000);
+    const a = content.write(first);
+    content.claimant(a.resourceId);
+    // The first file is created on the spot; spares follow in the background, invisible as content.
+    const spares = (await settledLiveFiles()).filter((id) => id !== a.resourceId);
+    expect(spares.length).toBeGreaterThanOrEqual(2);
+    expect(liveFiles(dir)).toEqual([a.resourceId]);
+    expect(content.stats().resourceFiles).toBe(1);
+
+    const second = randomBytes(5000);
+    const b = content.write(second);
+    content.claimant(b.resourceId);
+    expect(spares).toContain(b.resourceId);
+    const writer = content.openWriter();
+    const parts = [randomBytes(70_000), randomBytes(100_000)];
+    for (const part of parts) await writer.writeAsync(part);
+    const c = writer.close();
+    content.claimant(c.resourceId);
+    expect(spares).toContain(c.resourceId);
+    expect(new Set([a.resourceId, b.resourceId, c.resourceId]).size).toBe(3);
+    expectBytes(content.read(a), first);
+    expectBytes(content.read(b), second);
+    expectBytes(content.read(c), Buffer.concat(parts));
+    expect(statSync(livePath(dir, b.resourceId)).size).toBe(5000);
+
+    await settledLiveFiles();
+    await content.close();
+    // Only the claimed contents stay; no spare is left behind.
+    expect(allLiveFiles(dir)).toEqual([a.resourceId, b.resourceId, c.resourceId].sort());
+  });
+
+  it('a restart deletes spares a crash left behind, without archiving them or taking them for content', async () => {
+    const before = repo({ maxAppendableSize: 1024, releaseGraceMs: 60_000 });
+    const kept = before.write(randomBytes(3000));
+    before.claimant(kept.resourceId);
+    const spares = (await settledLiveFiles()).filter((id) => id !== kept.resourceId);
+    expect(spares.length).toBeGreaterThan(0);
+    // A crash: the instance is abandoned with its spares on disk.
+    const keptBytes = before.read(kept);
+
+    const after = repo({ maxAppendableSize: 1024 });
+    await after.recover(new Map([[kept.resourceId, 1]]));
+    expect(allLiveFiles(dir)).toEqual([kept.resourceId]);
+    for (const id of spares) expect(existsSync(archivePath(dir, id))).toBe(false);
+    expect(after.stats()).toMatchObject({ resourceFiles: 1, archivedFiles: 0 });
+    expectBytes(after.read(kept), keptBytes);
+    const fresh = randomBytes(2000);
+    const claim = after.write(fresh);
+    expectBytes(after.read(claim), fresh);
+    expect(claim.resourceId).not.toBe(kept.resourceId);
   });
 });
 

@@ -4,6 +4,7 @@ import {
   fdatasync,
   fstatSync,
   mkdirSync,
+  open as openCallback,
   openSync,
   readSync,
   renameSync,
@@ -14,7 +15,14 @@ import {
   writev as writevCallback,
   writevSync,
 } from 'node:fs';
-import { open as openAsync, readdir, rename as renameAsync, stat as statAsync, unlink as unlinkAsync } from 'node:fs/promises';
+import {
+  mkdir as mkdirAsync,
+  open as openAsync,
+  readdir,
+  rename as renameAsync,
+  stat as statAsync,
+  unlink as unlinkAsync,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ContentClaim } from '../flowfile/claim.ts';
@@ -42,8 +50,13 @@ const SECTIONS = 32;
 const MAX_READ_FDS = 128;
 /** A writer keeps content up to this size in memory, then spills to a file of its own. */
 const WRITER_BUFFER_BYTES = 64 * 1024;
-/** Streamed chunks below this size are gathered and written together (one async write per 64 KiB). */
-const ASYNC_BATCH_BYTES = 64 * 1024;
+/**
+ * Streamed chunks below this size are copied into one buffer and written together: one async write
+ * per 256 KiB. A write's trip through the thread pool costs more than copying the chunk: batching
+ * the sixteen 64 KiB network reads of a MiB took about 10 % less CPU and 10-30 % less time per MiB
+ * streamed than writing each (512 KiB batches did no better).
+ */
+const ASYNC_BATCH_BYTES = 256 * 1024;
 /**
  * Small contents written into the appendable file are gathered up to this many bytes and handed to
  * the OS with one `write` (at the latest before the FlowFile journal that references them is
@@ -53,6 +66,12 @@ const ASYNC_BATCH_BYTES = 64 * 1024;
 const GATHER_BYTES = 64 * 1024;
 /** Contents up to this size are gathered; larger ones are written at once. */
 const GATHER_MAX_CONTENT = 16 * 1024;
+/**
+ * Empty resource files created ahead of need, off the event loop: a new file costs an `open` with
+ * O_CREAT|O_EXCL (up to ~1.3 ms on slow disks), paid otherwise synchronously by every content above
+ * the appendable size and every writer that spills (each received 1 MiB FlowFile).
+ */
+const SPARE_FILES = 8;
 /** The disk is looked at no more often than this from write paths (statfs is a syscall). */
 const DISK_CHECK_INTERVAL_MS = 1000;
 /** Most archived files deleted synchronously from a write path when the disk fills up. */
@@ -122,6 +141,14 @@ interface WriterHost {
   aborted(writer: FileContentWriter, r: Resource | null): void;
 }
 
+/** An empty resource file created ahead of need, with its write descriptor. */
+interface Spare {
+  readonly id: string;
+  readonly sectionDir: string;
+  readonly path: string;
+  readonly fd: number;
+}
+
 /** A cached read descriptor. */
 interface ReadFd {
   readonly fd: number;
@@ -168,6 +195,11 @@ function failedStream(error: Error): Readable {
       this.destroy(error);
     },
   });
+}
+
+/** A plain descriptor (not a FileHandle: that would close it when garbage collected). */
+function openFdAsync(path: string, flags: string): Promise<number> {
+  return new Promise((resolve, reject) => openCallback(path, flags, (error, fd) => (error ? reject(error) : resolve(fd))));
 }
 
 function fdatasyncAsync(fd: number): Promise<void> {
@@ -282,6 +314,13 @@ export class FileContentRepository implements ContentRepository {
 
   #dirty: Resource[] = [];
   #dirtyDirs = new Set<string>();
+
+  /** Empty files ready to become resources (see SPARE_FILES); never content, never in `#live`. */
+  #spares: Spare[] = [];
+  /** Ids of spares, ready or being created: recovery leaves these files alone. */
+  readonly #spareIds = new Set<string>();
+  /** Spares being created (close waits for them, then deletes the spares). */
+  readonly #spareOpens = new Set<Promise<void>>();
 
   /** Contents gathered for one write into `#gatherTarget`, starting at file position `#gatherStart`. */
   #gather: Buffer = Buffer.allocUnsafeSlow(GATHER_BYTES);
@@ -447,9 +486,11 @@ export class FileContentRepository implements ContentRepository {
   }
 
   async writeStream(source: AsyncIterable<Uint8Array>): Promise<ContentClaim> {
-    const writer = this.openWriter();
+    const writer = this.#openFileWriter();
     try {
       for await (const chunk of source) await writer.writeAsync(chunk);
+      // The last batch asynchronously too (close would write it synchronously).
+      await writer.drain();
       return writer.close();
     } catch (error) {
       writer.abort();
@@ -458,6 +499,10 @@ export class FileContentRepository implements ContentRepository {
   }
 
   openWriter(): ContentWriter {
+    return this.#openFileWriter();
+  }
+
+  #openFileWriter(): FileContentWriter {
     this.#admit();
     const writer = new FileContentWriter(this.#host);
     this.#writers.add(writer);
@@ -555,6 +600,17 @@ export class FileContentRepository implements ContentRepository {
   }
 
   #createResource(now: number): Resource {
+    const spare = this.#spares.pop();
+    if (spare !== undefined) {
+      this.#spareIds.delete(spare.id);
+      this.#refillSpares();
+      const r = new Resource(spare.id, spare.sectionDir, spare.path, now);
+      r.writeFd = spare.fd;
+      this.#live.set(r.id, r);
+      if (this.#power) this.#dirtyDirs.add(spare.sectionDir);
+      return r;
+    }
+    this.#refillSpares();
     for (;;) {
       const counter = this.#counter++;
       const id = `${now}-${counter}`;
@@ -586,6 +642,52 @@ export class FileContentRepository implements ContentRepository {
       this.#live.set(id, r);
       if (this.#power) this.#dirtyDirs.add(sectionDir);
       return r;
+    }
+  }
+
+  /** Starts creating spare files in the background, all at once, up to SPARE_FILES ready or on their way. */
+  #refillSpares(): void {
+    while (!this.#closed && !this.#full && this.#spares.length + this.#spareOpens.size < SPARE_FILES) {
+      const opening: Promise<void> = this.#openSpare().finally(() => this.#spareOpens.delete(opening));
+      this.#spareOpens.add(opening);
+    }
+  }
+
+  /** Creates one spare; on any error (a full disk, say) none: #createResource then opens files itself and reports. */
+  async #openSpare(): Promise<void> {
+    // Same ids and rules as #createResource: the counter and O_EXCL keep them unique.
+    const counter = this.#counter++;
+    const id = `${Date.now()}-${counter}`;
+    const section = counter % SECTIONS;
+    const sectionDir = join(this.#dir, String(section));
+    const path = join(sectionDir, id);
+    this.#spareIds.add(id);
+    let fd: number;
+    try {
+      if (this.#sectionReady[section] === 0) {
+        await mkdirAsync(sectionDir, { recursive: true });
+        this.#sectionReady[section] = 1;
+        if (this.#power) this.#dirtyDirs.add(this.#dir);
+      }
+      fd = await openFdAsync(path, 'wx');
+    } catch (error) {
+      this.#spareIds.delete(id);
+      // The section directory was removed behind our back: recreated on the next try.
+      if (errorCode(error) === 'ENOENT') this.#sectionReady[section] = 0;
+      return;
+    }
+    const spare = { id, sectionDir, path, fd };
+    if (this.#closed) this.#deleteSpare(spare);
+    else this.#spares.push(spare);
+  }
+
+  #deleteSpare(spare: Spare): void {
+    this.#spareIds.delete(spare.id);
+    try {
+      closeSync(spare.fd);
+      unlinkSync(spare.path);
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') this.#report(`Could not delete unused content file ${spare.path}`, error);
     }
   }
 
@@ -1160,8 +1262,8 @@ export class FileContentRepository implements ContentRepository {
       this.#sectionReady[Number(name)] = 1;
       const entries = (await readdir(sectionDir, { withFileTypes: true }).catch(ignoreMissing)) ?? [];
       for (const entry of entries) {
-        // Files of this run (written before recover) are already known; anything else is not ours.
-        if (entry.isFile() && RESOURCE_ID.test(entry.name) && !this.#live.has(entry.name)) {
+        // Files of this run (written before recover, or spares) are already known; anything else is not ours.
+        if (entry.isFile() && RESOURCE_ID.test(entry.name) && !this.#live.has(entry.name) && !this.#spareIds.has(entry.name)) {
           const path = join(sectionDir, entry.name);
           const st = await statAsync(path).catch(ignoreMissing);
           if (st !== undefined) liveFound.push({ id: entry.name, sectionDir, path, size: st.size });
@@ -1184,6 +1286,7 @@ export class FileContentRepository implements ContentRepository {
 
     const now = Date.now();
     const orphans: Resource[] = [];
+    const empty: string[] = [];
     for (const found of liveFound) {
       // lastWriteMs 0: no session of this run can hold unclaimed content in a pre-crash file.
       const r = new Resource(found.id, found.sectionDir, found.path, 0);
@@ -1194,11 +1297,19 @@ export class FileContentRepository implements ContentRepository {
         r.count = count;
         this.#live.set(r.id, r);
         this.#liveBytes += r.size;
+      } else if (found.size === 0) {
+        // Nothing to keep for replay (e.g. a spare file left by a crash): deleted, not archived.
+        empty.push(found.path);
       } else {
         orphans.push(r);
       }
     }
     await this.#releaseOrphans(orphans, now);
+    await forEachConcurrently(empty, async (path) => {
+      await unlinkAsync(path).catch((error: unknown) => {
+        if (errorCode(error) !== 'ENOENT') this.#report(`Could not delete empty content file ${path}`, error);
+      });
+    });
 
     for (const [id, count] of counts) {
       if (!(count > 0) || !Number.isSafeInteger(count)) continue;
@@ -1266,6 +1377,9 @@ export class FileContentRepository implements ContentRepository {
       this.#report('Could not write gathered content at close', error);
     }
     await this.#housekeepingRun?.catch(() => undefined);
+    await Promise.all(this.#spareOpens);
+    for (const spare of this.#spares) this.#deleteSpare(spare);
+    this.#spares = [];
     await this.#syncTail;
     // No session is in flight at close (the engine stopped them), so unreferenced files need no
     // grace: a clean shutdown leaves only content that queued FlowFiles reference.
@@ -1297,6 +1411,11 @@ class FileContentWriter implements ContentWriter {
   #chunks: Uint8Array[] = [];
   #buffered = 0;
   #resource: Resource | null = null;
+  /** Once spilled: the buffer `#chunks` are copied into (see ASYNC_BATCH_BYTES), and its bytes used. */
+  #batch: Buffer | null = null;
+  #batchUsed = 0;
+  /** A batch buffer whose write is done, for reuse. */
+  #freeBatch: Buffer | null = null;
   /** Bytes assigned to the own file (written or in flight): the next write's position. */
   #filePosition = 0;
   #length = 0;
@@ -1340,11 +1459,11 @@ class FileContentWriter implements ContentWriter {
       this.#length += size;
       return;
     }
-    const r = this.#spill();
+    // The bytes held in memory so far join the first asynchronous write.
+    const r = this.#spill(false);
     this.#length += size;
     if (size < ASYNC_BATCH_BYTES) {
-      this.#chunks.push(Buffer.from(chunk));
-      this.#buffered += size;
+      this.#hold(chunk);
       if (this.#buffered < ASYNC_BATCH_BYTES) return;
       await this.#flushAsync(r);
       return;
@@ -1354,6 +1473,12 @@ class FileContentWriter implements ContentWriter {
     const position = this.#filePosition;
     this.#filePosition += size;
     await Promise.all([pending, this.#track(this.#host.writeAtAsync(r, [chunk], size, position))]);
+  }
+
+  /** Writes what is held in memory, asynchronously (when the content has a file of its own). */
+  async drain(): Promise<void> {
+    this.#check();
+    if (this.#resource !== null) await this.#flushAsync(this.#resource);
   }
 
   close(): ContentClaim {
@@ -1397,11 +1522,15 @@ class FileContentWriter implements ContentWriter {
     if (this.#state !== 'open') throw new Error(`ContentWriter is already ${this.#state}`);
   }
 
-  /** The own file, created on first need with the buffered bytes (synchronous: at most 64 KiB). */
-  #spill(): Resource {
+  /**
+   * The own file, created on first need; with `flush`, the buffered bytes are written at once
+   * (synchronous: at most 64 KiB), else they wait for the next write.
+   */
+  #spill(flush = true): Resource {
     if (this.#resource !== null) return this.#resource;
     const r = this.#host.createResource();
     this.#resource = r;
+    if (!flush) return r;
     try {
       this.#flushSync(r);
     } catch (error) {
@@ -1411,12 +1540,36 @@ class FileContentWriter implements ContentWriter {
     return r;
   }
 
+  /** Copies a chunk into the batch buffer, for the next write. */
+  #hold(chunk: Uint8Array): void {
+    const size = chunk.byteLength;
+    let batch = this.#batch;
+    if (batch === null || batch.length - this.#batchUsed < size) {
+      batch = this.#freeBatch ?? Buffer.allocUnsafeSlow(ASYNC_BATCH_BYTES);
+      this.#freeBatch = null;
+      this.#batch = batch;
+      this.#batchUsed = 0;
+    }
+    const at = this.#batchUsed;
+    batch.set(chunk, at);
+    this.#batchUsed = at + size;
+    const last = this.#chunks.at(-1);
+    // Back to back in the batch with the previous piece: one piece.
+    if (last !== undefined && last.buffer === batch.buffer && last.byteOffset + last.byteLength === batch.byteOffset + at) {
+      this.#chunks[this.#chunks.length - 1] = batch.subarray(at - last.byteLength, at + size);
+    } else this.#chunks.push(batch.subarray(at, at + size));
+    this.#buffered += size;
+  }
+
   #flushSync(r: Resource): void {
     if (this.#buffered === 0) return;
     const chunks = this.#chunks;
     const total = this.#buffered;
     this.#chunks = [];
     this.#buffered = 0;
+    // Written when writeAt returns: free for the next chunks.
+    this.#freeBatch = this.#batch ?? this.#freeBatch;
+    this.#batch = null;
     this.#host.writeAt(r, chunks, total, this.#filePosition);
     this.#filePosition += total;
   }
@@ -1427,9 +1580,18 @@ class FileContentWriter implements ContentWriter {
     const total = this.#buffered;
     this.#chunks = [];
     this.#buffered = 0;
+    // Its bytes are in flight: the next chunks go into another one (this one is free once written).
+    const batch = this.#batch;
+    this.#batch = null;
     const position = this.#filePosition;
     this.#filePosition += total;
-    return this.#track(this.#host.writeAtAsync(r, chunks, total, position));
+    const write = this.#host.writeAtAsync(r, chunks, total, position);
+    if (batch === null) return this.#track(write);
+    return this.#track(
+      write.then(() => {
+        this.#freeBatch = batch;
+      }),
+    );
   }
 
   #track(write: Promise<void>): Promise<void> {
