@@ -2,8 +2,9 @@
 // chain of UpdateAttribute, all running, connections between them) is created through the import
 // API; then: time from navigation to the first processor on screen, time until a click selects a
 // processor (interactive), and frame times (requestAnimationFrame deltas) while panning and while
-// status streams in (every component's status pushed every second: the worst case). The same is
-// measured for a 10-processor flow in the same run as the baseline. Prints one JSON line.
+// status streams in (every component's status pushed every second: the worst case), and while
+// panning zoomed in to details (55 %). The same is measured for a 10-processor flow in the same run
+// as the baseline. Prints one JSON line.
 //
 //   node --import tsx bench/editor.ts [processors=1000] [seconds=5]
 //
@@ -12,12 +13,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type Browser, chromium } from '@playwright/test';
+import { type Browser, chromium, type Page } from '@playwright/test';
 import { createServer, type SluiceServer } from '@sluice/server';
 import { CHROMIUM_ARGS, requireChromium } from '../e2e/chromium.ts';
 
 const here = new URL('.', import.meta.url).pathname;
-const EDITOR_DIR = join(here, '../apps/editor/dist');
+// SLUICE_EDITOR_DIR measures another build of the editor (e.g. one built with --outDir elsewhere).
+const EDITOR_DIR = process.env.SLUICE_EDITOR_DIR ?? join(here, '../apps/editor/dist');
 
 function flowDocument(count: number) {
   const processors = Array.from({ length: count }, (_, i) =>
@@ -78,6 +80,12 @@ async function importFlow(server: SluiceServer, count: number): Promise<void> {
     body: JSON.stringify({ document: flowDocument(count), mode: 'replace', keepRunStates: true }),
   });
   if (response.status !== 200) throw new Error(`import: ${response.status} ${await response.text()}`);
+}
+
+/** The canvas's zoom, from React Flow's viewport transform. */
+async function viewportZoom(page: Page): Promise<number> {
+  const transform: unknown = await page.evaluate(`document.querySelector('.react-flow__viewport')?.style.transform ?? ''`);
+  return Number(/scale\(([\d.]+)\)/.exec(String(transform))?.[1] ?? 1);
 }
 
 async function measure(browser: Browser, server: SluiceServer, count: number, seconds: number) {
@@ -142,6 +150,28 @@ async function measure(browser: Browser, server: SluiceServer, count: number, se
   // Status streaming: sit still while every component's status arrives each second.
   const streaming = await recordFrames(seconds * 1000, async () => undefined);
   const rendered = await page.locator('.react-flow__node').count();
+  // Zoomed in to details (55 %, processors with names and figures, connections with labels): the
+  // same panning (fitted, both flows here are below the 45 % of details: plain boxes).
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  for (let zoom = await viewportZoom(page), i = 0; (zoom < 0.55 || zoom > 0.6) && i < 100; zoom = await viewportZoom(page), i++) {
+    await page.mouse.wheel(0, zoom < 0.55 ? -50 : 50);
+    await page.waitForTimeout(50);
+  }
+  await page.locator('.node-stats').first().waitFor();
+  await page.waitForTimeout(1000);
+  const zoomedIn = await recordFrames(seconds * 1000, async () => {
+    const deadline = performance.now() + seconds * 1000;
+    let direction = 1;
+    while (performance.now() < deadline) {
+      const x = box.x + box.width / 2;
+      const y = box.y + 30;
+      await page.mouse.move(x, y);
+      await page.mouse.down();
+      await page.mouse.move(x + direction * 300, y + 20, { steps: 30 });
+      await page.mouse.up();
+      direction = -direction;
+    }
+  });
   await context.close();
   return {
     processors: count,
@@ -150,6 +180,7 @@ async function measure(browser: Browser, server: SluiceServer, count: number, se
     interactiveMs: Math.round(interactiveMs),
     panning: stats(panning.slice(1)),
     statusStreaming: stats(streaming.slice(1)),
+    zoomedInPanning: stats(zoomedIn.slice(1)),
   };
 }
 

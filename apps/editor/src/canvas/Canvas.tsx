@@ -6,13 +6,18 @@ import {
   Controls,
   type EdgeChange,
   type Connection as FlowConnection,
+  getNodesBounds,
+  getViewportForBounds,
   MarkerType,
   MiniMap,
   type NodeChange,
   ReactFlow,
+  type ReactFlowState,
   useReactFlow,
+  useStore,
+  type Viewport,
 } from '@xyflow/react';
-import { type DragEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { type DragEvent, type PointerEvent, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { type EditorActions, editorActions } from '../actions.ts';
 import { errorMessage } from '../api.ts';
@@ -20,11 +25,15 @@ import { useEditor } from '../editor-context.ts';
 import { allProcessors, countComponents, findGroup, groupPath, parentOf, remoteGroupOfPort } from '../flow-model.ts';
 import { layeredLayout } from '../layout.ts';
 import { offsetTo } from '../snippets.ts';
-import { type CanvasNode, nodeTypes, PORT_HANDLE } from './nodes.tsx';
+import { type CanvasNode, DETAIL_ZOOM, nodeTypes, PORT_HANDLE, ZoomedOutContext, zoomedOutSelector } from './nodes.tsx';
+import { inOverview, Overview } from './Overview.tsx';
 import { PALETTE_MIME, Palette, type PaletteSpec } from './Palette.tsx';
 import { edgeTypes, type QueueFlowEdge } from './QueueEdge.tsx';
 
 const GRID = 16;
+const MIN_ZOOM = 0.05;
+const FIT = { padding: 0.2, maxZoom: 1 };
+const panZoomReady = (s: ReactFlowState) => s.panZoom !== null;
 const MINIMAP_LIMIT = 300;
 
 /** Nodes of one group, in React Flow's terms. */
@@ -100,6 +109,17 @@ function buildEdges(group: ProcessGroup, onOpen: (id: string) => void): QueueFlo
   }));
 }
 
+/**
+ * A drag that starts on the empty pane pans the view: capturing the pointer there spares the browser
+ * a hit test of every node and connection under the pointer on each move (most of a pan frame's
+ * time with a thousand processors).
+ */
+function capturePanPointer(event: PointerEvent<HTMLDivElement>): void {
+  const target = event.target;
+  if (event.button === 0 && target instanceof Element && target.classList.contains('react-flow__pane'))
+    target.setPointerCapture(event.pointerId);
+}
+
 function isTyping(target: EventTarget | null): boolean {
   return target instanceof HTMLElement && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
 }
@@ -120,6 +140,33 @@ export function Canvas({ dialogOpen }: { dialogOpen: boolean }) {
   const [search, setSearch] = useState('');
   // Fit on first render only when there is something to fit (else the first added node is zoomed to).
   const [fitOnInit] = useState(() => nodes.length > 0);
+  // The first viewport, fitted before React Flow first renders (from the canvas's size and the
+  // nodes' initial sizes): a big flow then renders zoomed out at once, instead of in full detail at
+  // zoom 1 until fitView has measured every node. React Flow still fits once it has measured them.
+  const [initialViewport, setInitialViewport] = useState<Viewport | undefined>();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the first render's nodes only
+  useLayoutEffect(() => {
+    const box = wrapper.current?.getBoundingClientRect();
+    setInitialViewport(
+      fitOnInit && box !== undefined && box.width > 0 && box.height > 0
+        ? getViewportForBounds(getNodesBounds(nodes), box.width, box.height, MIN_ZOOM, FIT.maxZoom, FIT.padding)
+        : { x: 0, y: 0, zoom: 1 },
+    );
+  }, []);
+
+  // Zoomed out, the overview draws the processors and the connections between them (Overview.tsx).
+  // Until React Flow has set up its viewport, the initial one tells.
+  const viewportReady = useStore(panZoomReady);
+  const storeZoomedOut = useStore(zoomedOutSelector);
+  const zoomedOut = viewportReady ? storeZoomedOut : (initialViewport?.zoom ?? 1) < DETAIL_ZOOM;
+  const processorIds = useMemo(() => new Set(group.processors.map((p) => p.id)), [group]);
+  const [flowEdges, overviewEdges] = useMemo(
+    () =>
+      zoomedOut
+        ? [edges.filter((e) => !inOverview(e, processorIds)), edges.filter((e) => inOverview(e, processorIds))]
+        : [edges, []],
+    [edges, zoomedOut, processorIds],
+  );
 
   const openConnection = useCallback((id: string) => open({ kind: 'connection', id }), [open]);
 
@@ -140,7 +187,7 @@ export function Canvas({ dialogOpen }: { dialogOpen: boolean }) {
   useEffect(() => {
     if (fittedGroup.current === groupId) return;
     fittedGroup.current = groupId;
-    setTimeout(() => void flowApi.fitView({ padding: 0.2, maxZoom: 1 }), 50);
+    setTimeout(() => void flowApi.fitView(FIT), 50);
   }, [groupId, flowApi]);
 
   const onNodesChange = useCallback(
@@ -304,7 +351,7 @@ export function Canvas({ dialogOpen }: { dialogOpen: boolean }) {
           return to === undefined ? [] : [{ id: n.id, from: n.position, to: { x: Math.round(to.x), y: Math.round(to.y) } }];
         }),
       );
-      requestAnimationFrame(() => void flowApi.fitView({ padding: 0.2, maxZoom: 1 }));
+      requestAnimationFrame(() => void flowApi.fitView(FIT));
     });
 
   const alignLeft = () => {
@@ -459,7 +506,7 @@ export function Canvas({ dialogOpen }: { dialogOpen: boolean }) {
           <button type="button" data-testid="toolbar-history" disabled={historyTarget === undefined} onClick={openHistory}>
             {t('toolbar.history')}
           </button>
-          <button type="button" data-testid="toolbar-fit" onClick={() => void flowApi.fitView({ padding: 0.2, maxZoom: 1 })}>
+          <button type="button" data-testid="toolbar-fit" onClick={() => void flowApi.fitView(FIT)}>
             ⤢ {t('toolbar.fit')}
           </button>
           <input
@@ -488,45 +535,55 @@ export function Canvas({ dialogOpen }: { dialogOpen: boolean }) {
           ref={wrapper}
           onDragOver={(e) => e.preventDefault()}
           onDrop={onDrop}
+          onPointerDownCapture={capturePanPointer}
           data-testid="canvas"
         >
-          <ReactFlow<CanvasNode, QueueFlowEdge>
-            nodes={nodes}
-            edges={edges}
-            nodeTypes={nodeTypes}
-            edgeTypes={edgeTypes}
-            onNodesChange={onNodesChange}
-            onEdgesChange={onEdgesChange}
-            onNodeDragStop={onNodeDragStop}
-            onConnect={onConnect}
-            onNodeDoubleClick={(_e, node) => {
-              if (node.type === 'processor') open({ kind: 'configure', id: node.id });
-              else if (node.type === 'group') ctx.setGroupId(node.id);
-              else if (node.type === 'label') open({ kind: 'label', id: node.id });
-              else if (node.type === 'remote') open({ kind: 'remote', id: node.id });
-            }}
-            onEdgeDoubleClick={(_e, edge) => openConnection(edge.id)}
-            nodesDraggable={canEdit}
-            nodesConnectable={canEdit}
-            deleteKeyCode={null}
-            selectionKeyCode="Shift"
-            multiSelectionKeyCode={['Meta', 'Control']}
-            // d3-zoom's double-click zoom swallows double-clicks on nodes that are not draggable (viewers).
-            zoomOnDoubleClick={false}
-            snapToGrid
-            snapGrid={[GRID, GRID]}
-            minZoom={0.05}
-            maxZoom={2}
-            fitView={fitOnInit}
-            fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
-            proOptions={{ hideAttribution: true }}
-          >
-            {/* Like the minimap, the dotted background repaints on every pan frame; big flows go without. */}
-            {nodes.length <= MINIMAP_LIMIT && <Background gap={GRID * 2} />}
-            {/* The minimap redraws every node on every pan frame: past a few hundred it costs more than it shows. */}
-            {nodes.length <= MINIMAP_LIMIT && <MiniMap pannable zoomable data-testid="minimap" />}
-            <Controls showInteractive={false} />
-          </ReactFlow>
+          <ZoomedOutContext.Provider value={zoomedOut}>
+            {initialViewport !== undefined && (
+              <ReactFlow<CanvasNode, QueueFlowEdge>
+                nodes={nodes}
+                edges={flowEdges}
+                nodeTypes={nodeTypes}
+                edgeTypes={edgeTypes}
+                onNodesChange={onNodesChange}
+                onEdgesChange={onEdgesChange}
+                onNodeDragStop={onNodeDragStop}
+                onConnect={onConnect}
+                onNodeDoubleClick={(_e, node) => {
+                  if (node.type === 'processor') open({ kind: 'configure', id: node.id });
+                  else if (node.type === 'group') ctx.setGroupId(node.id);
+                  else if (node.type === 'label') open({ kind: 'label', id: node.id });
+                  else if (node.type === 'remote') open({ kind: 'remote', id: node.id });
+                }}
+                onEdgeDoubleClick={(_e, edge) => openConnection(edge.id)}
+                nodesDraggable={canEdit}
+                nodesConnectable={canEdit}
+                deleteKeyCode={null}
+                selectionKeyCode="Shift"
+                multiSelectionKeyCode={['Meta', 'Control']}
+                // d3-zoom's double-click zoom swallows double-clicks on nodes that are not draggable (viewers).
+                zoomOnDoubleClick={false}
+                snapToGrid
+                snapGrid={[GRID, GRID]}
+                minZoom={MIN_ZOOM}
+                maxZoom={2}
+                fitView={fitOnInit}
+                fitViewOptions={FIT}
+                defaultViewport={initialViewport}
+                // Zoomed in on a big flow only a few dozen nodes are on screen: React Flow renders just
+                // those (zoomed out the overview draws everything and the nodes are cheap, invisible boxes).
+                onlyRenderVisibleElements={!zoomedOut && nodes.length > MINIMAP_LIMIT}
+                proOptions={{ hideAttribution: true }}
+              >
+                {/* Like the minimap, the dotted background repaints on every pan frame; big flows go without. */}
+                {nodes.length <= MINIMAP_LIMIT && <Background gap={GRID * 2} />}
+                {/* The minimap redraws every node on every pan frame: past a few hundred it costs more than it shows. */}
+                {nodes.length <= MINIMAP_LIMIT && <MiniMap pannable zoomable data-testid="minimap" />}
+                <Controls showInteractive={false} />
+                {zoomedOut && <Overview nodes={nodes} edges={overviewEdges} />}
+              </ReactFlow>
+            )}
+          </ZoomedOutContext.Provider>
         </div>
       </div>
     </div>

@@ -1,17 +1,10 @@
 import type { ComponentStatusDto, ProcessGroup, Processor, RemotePort, RemoteProcessGroup } from '@sluice/protocol';
-import {
-  Handle,
-  type Node,
-  type NodeProps,
-  Position,
-  type ReactFlowState,
-  useStore,
-  useUpdateNodeInternals,
-} from '@xyflow/react';
-import { memo, useEffect } from 'react';
+import { Handle, type Node, type NodeProps, Position, type ReactFlowState, useUpdateNodeInternals } from '@xyflow/react';
+import { createContext, memo, useContext, useEffect, useSyncExternalStore } from 'react';
 import { useTranslation } from 'react-i18next';
 import { formatBytes, formatCount } from '../format.ts';
-import { useBulletinCount, useComponentStatus } from '../status-store.ts';
+import { statusStore, useBulletinCount, useComponentStatus } from '../status-store.ts';
+import { useShownState } from './Overview.tsx';
 
 export type ProcessorNodeData = { processor: Processor };
 export type GroupNodeData = { group: ProcessGroup; count: number };
@@ -37,11 +30,18 @@ const STATE_ICON: Record<string, string> = {
 
 /** Below this zoom the canvas draws plain boxes: text nobody can read only costs frames. */
 export const DETAIL_ZOOM = 0.45;
-const zoomedOutSelector = (s: ReactFlowState) => s.transform[2] < DETAIL_ZOOM;
+export const zoomedOutSelector = (s: ReactFlowState) => s.transform[2] < DETAIL_ZOOM;
+
+/**
+ * Whether the canvas is zoomed out too far for details, provided by the canvas: one store
+ * subscription for the whole canvas (one per node and connection ran thousands of selectors on
+ * every pan frame).
+ */
+export const ZoomedOutContext = createContext(false);
 
 /** Whether the canvas is zoomed out too far for details (re-renders only when that flips). */
 export function useZoomedOut(): boolean {
-  return useStore(zoomedOutSelector);
+  return useContext(ZoomedOutContext);
 }
 
 function Handles() {
@@ -53,33 +53,62 @@ function Handles() {
   );
 }
 
+/**
+ * Zoomed out, a processor's handles only tell React Flow where its connections end: two invisible,
+ * untransformed boxes placed like the real handles, with the classes React Flow measures. No store
+ * subscription, no paint, no hit-testing (thousands of real handles cost every pan frame). Drawing
+ * a connection takes the real handles, there once zoomed in (below 45 % a handle is under 4 px).
+ */
+function LiteHandles({ nodeId }: { nodeId: string }) {
+  return (
+    <>
+      <div className="lite-handle target lite-handle-top" data-nodeid={nodeId} data-handlepos={Position.Top} />
+      <div className="lite-handle source lite-handle-bottom" data-nodeid={nodeId} data-handlepos={Position.Bottom} />
+    </>
+  );
+}
+
 /** A processor: name, type, run state, validity (hover lists problems), 5-minute in/out, bulletins. */
 export const ProcessorNode = memo(function ProcessorNode({ id, data, selected }: NodeProps<ProcessorFlowNode>) {
+  return useZoomedOut() ? (
+    <SimpleProcessor id={id} processor={data.processor} selected={selected} />
+  ) : (
+    <DetailedProcessor id={id} processor={data.processor} selected={selected} />
+  );
+});
+
+/**
+ * Zoomed out: the canvas's overview draws the box (Overview.tsx); the node is an invisible box of
+ * the same size for selecting, dragging, double-clicking and its tooltip. No translation, bulletin
+ * or full status subscription: a zoomed-out canvas may hold thousands of these, and a status push
+ * re-renders one only when its shown state changes.
+ */
+function SimpleProcessor({ id, processor, selected }: { id: string; processor: Processor; selected: boolean }) {
+  const shown = useShownState(id, processor.state);
+  const live = useSyncExternalStore(statusStore.subscribe, () => statusStore.component(id) !== undefined);
+  return (
+    <div
+      className={`node processor-node simple state-${shown}${selected ? ' selected' : ''}`}
+      data-testid="processor-node"
+      data-name={processor.name}
+      data-state={shown}
+      data-live={live ? 'yes' : 'no'}
+      title={processor.name}
+    >
+      <LiteHandles nodeId={id} />
+    </div>
+  );
+}
+
+function DetailedProcessor({ id, processor, selected }: { id: string; processor: Processor; selected: boolean }) {
   const status = useComponentStatus(id);
-  const { processor } = data;
   const allProblems = status?.validationErrors ?? [];
   const runState = status?.runState ?? processor.state;
   const shown = runState === 'STOPPED' && allProblems.length > 0 ? 'INVALID' : runState;
-  const zoomedOut = useZoomedOut();
-  if (zoomedOut) {
-    // No translation or bulletin subscriptions here: a zoomed-out canvas may hold thousands of these.
-    return (
-      <div
-        className={`node processor-node simple state-${shown}${selected ? ' selected' : ''}`}
-        data-testid="processor-node"
-        data-name={processor.name}
-        data-state={shown}
-        data-live={status === undefined ? 'no' : 'yes'}
-        title={processor.name}
-      >
-        <Handles />
-      </div>
-    );
-  }
   return (
     <ProcessorDetails id={id} processor={processor} status={status} shown={shown} problems={allProblems} selected={selected} />
   );
-});
+}
 
 function ProcessorDetails({
   id,
