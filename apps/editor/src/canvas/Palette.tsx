@@ -2,6 +2,7 @@ import { useMemo, useState, useSyncExternalStore } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { NewComponent } from '../actions.ts';
 import { errorMessage } from '../api.ts';
+import { RemoveSnippetButton } from '../dialogs/SnippetDialog.tsx';
 import { useEditor } from '../editor-context.ts';
 
 /** The drag payload type of palette items. */
@@ -142,20 +143,15 @@ export function Palette({ onAdd }: { onAdd: (spec: PaletteSpec) => void }) {
                     onAdd={onAdd}
                   />
                 </ul>
-                <button
-                  type="button"
-                  className="link"
-                  data-testid={`snippet-remove-${snippet.name}`}
-                  aria-label={t('snippets.remove', { name: snippet.name })}
-                  title={t('snippets.remove', { name: snippet.name })}
-                  onClick={() => {
+                <RemoveSnippetButton
+                  name={snippet.name}
+                  testId={`snippet-remove-${snippet.name}`}
+                  onRemove={() => {
                     store
                       .remove(snippet.name)
                       .catch((e: unknown) => notify(t('app.error', { message: errorMessage(e) }), 'error'));
                   }}
-                >
-                  ✕
-                </button>
+                />
               </li>
             ))}
           </ul>

@@ -114,16 +114,11 @@ export function SnippetListDialog() {
                 <td>{formatTime(snippet.savedAt)}</td>
                 {ctx.canEdit && (
                   <td>
-                    <button
-                      type="button"
-                      className="link"
-                      data-testid={`snippet-delete-${snippet.name}`}
-                      aria-label={t('snippets.remove', { name: snippet.name })}
-                      title={t('snippets.remove', { name: snippet.name })}
-                      onClick={() => remove(snippet.name)}
-                    >
-                      ✕
-                    </button>
+                    <RemoveSnippetButton
+                      name={snippet.name}
+                      testId={`snippet-delete-${snippet.name}`}
+                      onRemove={() => remove(snippet.name)}
+                    />
                   </td>
                 )}
               </tr>
@@ -132,5 +127,22 @@ export function SnippetListDialog() {
         </table>
       )}
     </Dialog>
+  );
+}
+
+/** The ✕ that deletes a snippet (palette and snippet list). */
+export function RemoveSnippetButton({ name, testId, onRemove }: { name: string; testId: string; onRemove: () => void }) {
+  const { t } = useTranslation();
+  return (
+    <button
+      type="button"
+      className="link"
+      data-testid={testId}
+      aria-label={t('snippets.remove', { name })}
+      title={t('snippets.remove', { name })}
+      onClick={onRemove}
+    >
+      ✕
+    </button>
   );
 }
