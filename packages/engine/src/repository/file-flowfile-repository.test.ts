@@ -118,12 +118,17 @@ describe('FileFlowFileRepository', () => {
   it('power mode: runs beforeSync before resolving and recovers', async () => {
     const d = dir();
     const events: string[] = [];
+    let syncing: () => void = () => undefined;
+    const firstSync = new Promise<void>((resolve) => {
+      syncing = resolve;
+    });
     const { repo, model } = await openRepo(d, {
       durability: 'power',
       flushHooks: {
         beforeWrite: () => void events.push('write'),
         beforeSync: async () => {
           events.push('sync');
+          syncing();
           await new Promise((r) => setTimeout(r, 5));
         },
       },
@@ -133,7 +138,7 @@ describe('FileFlowFileRepository', () => {
       () => void events.push('c1'),
     );
     // Committed while the first group is being synced: a second group.
-    await new Promise((r) => setTimeout(r, 1));
+    await firstSync;
     const second = commit([{ type: 'put', queueId: 'q', flowFile: makeFlowFile(), full: true }]).then(
       () => void events.push('c2'),
     );
