@@ -29,6 +29,7 @@ import { type CanvasNode, DETAIL_ZOOM, nodeTypes, PORT_HANDLE, ZoomedOutContext,
 import { inOverview, Overview } from './Overview.tsx';
 import { PALETTE_MIME, Palette, type PaletteSpec } from './Palette.tsx';
 import { edgeTypes, type QueueFlowEdge } from './QueueEdge.tsx';
+import { rebuildEdges, rebuildNodes, useMeasureStragglers } from './rebuild.ts';
 
 const GRID = 16;
 const MIN_ZOOM = 0.05;
@@ -170,17 +171,12 @@ export function Canvas({ dialogOpen }: { dialogOpen: boolean }) {
 
   const openConnection = useCallback((id: string) => open({ kind: 'connection', id }), [open]);
 
-  // Rebuild from the flow, keeping the selection.
+  // Rebuild from the flow, keeping the selection and the measured sizes (rebuild.ts).
   useEffect(() => {
-    setNodes((previous) => {
-      const selected = new Set(previous.filter((n) => n.selected).map((n) => n.id));
-      return buildNodes(group).map((n) => (selected.has(n.id) ? { ...n, selected: true } : n));
-    });
-    setEdges((previous) => {
-      const selected = new Set(previous.filter((e) => e.selected).map((e) => e.id));
-      return buildEdges(group, openConnection).map((e) => (selected.has(e.id) ? { ...e, selected: true } : e));
-    });
+    setNodes((previous) => rebuildNodes(previous, buildNodes(group)));
+    setEdges((previous) => rebuildEdges(previous, buildEdges(group, openConnection)));
   }, [group, openConnection]);
+  useMeasureStragglers(nodes);
 
   // Fit when entering a group that has something in it (not when the first component is added).
   const fittedGroup = useRef<string>(groupId);
