@@ -208,6 +208,23 @@ describe.each(MODES)('process session through the engine (%s repositories)', (mo
     expect(depth(engine, 'in')).toBe(0);
   });
 
+  it("a FlowFile's DROP comes after the events its processor reported (a sink's SEND, then its DROP)", async () => {
+    const engine = await withProcessor(
+      (session) => {
+        const ff = session.get();
+        if (ff === undefined) return;
+        session.provenance.send(ff, 'file:///out/x');
+        session.transfer(session.putAttribute(ff, 'written', 'yes'), 'success');
+      },
+      { relationships: [], autoTerminate: ['success'] },
+    );
+    const ff = await engine.enqueue('in', 'x');
+    await engine.runOnce('p');
+    const lineage = (await events(engine, { flowFileUuid: ff.uuid })).sort((a, b) => a.eventId - b.eventId);
+    expect(lineage.map((e) => e.eventType)).toEqual(['SEND', 'DROP']);
+    expect(lineage[1]?.details).toBe('Auto-Terminated by success Relationship');
+  });
+
   it('a relationship with two connections sends the FlowFile to both: the second is a clone with the same content', async () => {
     const type = testProcessor('Fan', (session) => {
       const ff = session.get();

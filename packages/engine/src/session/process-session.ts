@@ -694,6 +694,8 @@ export class StandardProcessSession implements ProcessSession {
     const retried = this.#applyRetries(now);
     const walRecords: RepositoryRecord[] = [];
     const events: ProvenanceEventInput[] = [];
+    // A FlowFile's DROP is its last event: after what the processor reported (a PutFile's SEND).
+    const drops: ProvenanceEventInput[] = [];
     const puts: Array<[ConnectionRuntime, FlowFileRecord]> = [];
     const requeues = new Map<ConnectionRuntime, FlowFileRecord[]>();
     const acks = new Map<ConnectionRuntime, FlowFileRecord[]>();
@@ -732,7 +734,7 @@ export class StandardProcessSession implements ProcessSession {
           this.#deriveEvents(record, events, now, true, attributeOnly);
           const details =
             destination === REMOVED ? `Removed by ${node.name}` : `Auto-Terminated by ${String(destination)} Relationship`;
-          events.push(this.#event('DROP', current, record, now, { details }));
+          drops.push(this.#event('DROP', current, record, now, { details }));
         }
         continue;
       }
@@ -775,11 +777,12 @@ export class StandardProcessSession implements ProcessSession {
       }
       // ATTRIBUTES_MODIFIED only for FlowFiles no other event covers (FORK, CLONE, ... name them too; NiFi).
       if (attributeOnly.length > 0) {
-        const covered = new Set(events.map((e) => e.flowFileUuid));
+        const covered = new Set([...events, ...drops].map((e) => e.flowFileUuid));
         for (const record of attributeOnly) {
           if (!covered.has(record.current.uuid)) events.push(this.#event('ATTRIBUTES_MODIFIED', record.current, record, now));
         }
       }
+      for (const drop of drops) events.push(drop);
     }
     if (this.#stateOps.length > 0) walRecords.push({ type: 'state', componentId: node.id, ops: this.#stateOps });
 
