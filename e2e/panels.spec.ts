@@ -347,6 +347,7 @@ test('a Remote Process Group: add it from the palette, connect its ports, config
   const stored = () => (rootGroup as unknown as { remoteProcessGroups: RemoteDoc[] }).remoteProcessGroups[0];
   type RemoteDoc = {
     accessToken?: string;
+    sslContextService?: string;
     communicationsTimeout: string;
     inputPorts: { id: string; useCompression: boolean; batchCount: number }[];
     outputPorts: { id: string }[];
@@ -361,6 +362,13 @@ test('a Remote Process Group: add it from the palette, connect its ports, config
   await expect(dialog.getByTestId('remote-token')).toHaveValue('');
   await expect(dialog.getByTestId('remote-token')).toHaveAttribute('placeholder', 'Sensitive value set');
   await dialog.getByTestId('remote-timeout').fill('5 sec');
+  // For https with mutual TLS: an SSL context service, created from the picker (the services panel
+  // opens over the dialog to configure it; closing it comes back here with the new service chosen).
+  await dialog.getByTestId('remote-ssl-context').selectOption('new:StandardSSLContextService');
+  await expect(page.getByTestId('services-dialog')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('services-dialog')).toBeHidden();
+  await expect(dialog.getByTestId('remote-ssl-context')).not.toHaveValue('');
   const row = dialog.getByTestId('remote-input-ports').getByTestId('remote-port-row');
   await row.getByTestId('remote-port-compression').check();
   await row.getByTestId('remote-port-batch-count').fill('50');
@@ -376,6 +384,10 @@ test('a Remote Process Group: add it from the palette, connect its ports, config
   rootGroup = (await flowOf(page)).flow.rootGroup;
   expect(stored()?.communicationsTimeout).toBe('5 sec');
   expect(stored()?.accessToken).toBe('{sensitive value set}');
+  const services = (rootGroup as unknown as { controllerServices: { id: string; type: string }[] }).controllerServices;
+  const tls = services.find((service) => service.type === 'StandardSSLContextService');
+  expect(tls).toBeDefined();
+  expect(stored()?.sslContextService).toBe(tls?.id);
   await page.getByTestId('toolbar-undo').click();
   await expect
     .poll(
@@ -384,6 +396,8 @@ test('a Remote Process Group: add it from the palette, connect its ports, config
           ?.inputPorts[0]?.useCompression,
     )
     .toBe(false);
+  rootGroup = (await flowOf(page)).flow.rootGroup;
+  expect(stored()?.sslContextService).toBeUndefined();
 
   // Start and stop it (its ports) from the toolbar; each port shows its run state.
   await remote.locator('.node-head').click();

@@ -12,6 +12,8 @@ import { PutFile } from './put-file/index.ts';
 import { RouteOnAttribute } from './route-on-attribute/index.ts';
 import { UpdateAttribute } from './update-attribute/index.ts';
 
+/** What an SSL context service provides (components of the server, like Remote Process Groups, use it too). */
+export { SSL_CONTEXT_API, type SslContext } from './ssl-context-service/index.ts';
 export { GenerateFlowFile, GetFile, LogAttribute, PutFile, RouteOnAttribute, UpdateAttribute };
 
 // Each group registers its processors and services in its own file, so they grow independently.

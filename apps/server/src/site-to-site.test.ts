@@ -413,6 +413,7 @@ function certificates(client: string) {
   }
   const read = (name: string) => readFileSync(join(dir, name));
   return {
+    dir,
     ca: read('ca.pem'),
     server: { key: read('server.key'), cert: read('server.pem') },
     client: { key: read('client.key'), cert: read('client.pem') },
@@ -467,6 +468,81 @@ describe('Site-to-Site over mutual TLS', () => {
       withCertificate.close();
       without.close();
     }
+  });
+});
+
+describe('A Remote Process Group over mutual TLS', () => {
+  it('pushes with the client certificate of its SSL context service, which is its identity at the remote', async () => {
+    const pki = certificates('edge-rpg');
+    const core = await server(coreFlow({ allowed: ['CN=edge-rpg'] }), undefined, {}, { ...pki.server, ca: pki.ca });
+    const document = edgeFlow(`${core.url}/nifi`, { pull: false });
+    const withService = (service: string): FlowDocumentInput => ({
+      ...document,
+      rootGroup: {
+        ...document.rootGroup,
+        controllerServices: [
+          {
+            id: 'tls',
+            name: 'Edge certificate',
+            type: 'StandardSSLContextService',
+            properties: {
+              certificateFile: join(pki.dir, 'client.pem'),
+              keyFile: join(pki.dir, 'client.key'),
+              caFile: join(pki.dir, 'ca.pem'),
+            },
+            state: 'ENABLED' as const,
+          },
+          {
+            id: 'trust-only',
+            name: 'CA only',
+            type: 'StandardSSLContextService',
+            properties: { caFile: join(pki.dir, 'ca.pem') },
+            state: 'ENABLED' as const,
+          },
+        ],
+        // No token: the certificate alone identifies the edge.
+        remoteProcessGroups: (document.rootGroup.remoteProcessGroups ?? []).map(({ accessToken: _, ...g }) => ({
+          ...g,
+          sslContextService: service,
+        })),
+      },
+    });
+    const edge = await server(withService('tls'));
+    const sent = await enqueue(edge, 'to-core', 5, 'over mutual TLS');
+    await until(() => queued(core, 'received') === 5 && queued(edge, 'to-core') === 0, 'the push over mutual TLS');
+    expect([...contents(core, 'received').keys()].sort()).toEqual([...sent].sort());
+
+    // Trusting the core without presenting a certificate: the core does not know the edge, nothing
+    // leaves, and the port says why.
+    await edge.engine.applyFlow(withService('trust-only'));
+    await enqueue(edge, 'to-core', 2, 'no certificate');
+    await until(
+      () =>
+        edge.engine.bulletins.list().some((b) => b.componentId === 'core-in' && /401|identif|certificate|token/i.test(b.message)),
+      'a bulletin saying the remote refused the edge',
+    );
+    expect(queued(edge, 'to-core')).toBe(2);
+    expect(queued(core, 'received')).toBe(5);
+  });
+
+  it('a controller service that a Remote Process Group uses cannot be deleted', async () => {
+    const core = await server(coreFlow());
+    const document = edgeFlow(`${core.url}/nifi`, { pull: false, push: false });
+    const edge = await server({
+      ...document,
+      rootGroup: {
+        ...document.rootGroup,
+        controllerServices: [{ id: 'tls', name: 'Edge TLS', type: 'StandardSSLContextService', state: 'DISABLED' }],
+        remoteProcessGroups: (document.rootGroup.remoteProcessGroups ?? []).map((g) => ({ ...g, sslContextService: 'tls' })),
+      },
+    });
+    const login = edge.initialCredentials;
+    if (login === undefined) throw new Error('expected a generated login');
+    const admin = await Client.login(edge.url, login.username, login.password);
+    const flow = await admin.get<{ revisions: Record<string, number> }>('/flow');
+    const refused = await admin.delete<{ error: string }>(`/controller-services/tls?revision=${flow.body.revisions.tls ?? 0}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toBe('controller service "Edge TLS" is used by "core"');
   });
 });
 

@@ -132,6 +132,7 @@ export const remoteProcessGroupCreateSchema = named(
       ...remoteSettings,
       transport: remoteSettings.transport.optional(),
       accessToken: z.string().min(1).optional(),
+      sslContextService: idSchema.optional(),
       communicationsTimeout: remoteSettings.communicationsTimeout.optional(),
       yieldDuration: remoteSettings.yieldDuration.optional(),
       inputPorts: remoteSettings.inputPorts.optional(),
@@ -259,6 +260,8 @@ export const remoteProcessGroupChangesSchema = z
     ...remoteSettings,
     /** A new token; null removes it; the "set" marker keeps the stored one. */
     accessToken: z.string().min(1).nullable(),
+    /** The SSL context service (id) for https URLs; null removes it. */
+    sslContextService: idSchema.nullable(),
   })
   .partial()
   .strict();

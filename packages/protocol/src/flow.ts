@@ -115,6 +115,8 @@ export const remoteProcessGroupSchema = named(
       targetUris: z.string().min(1),
       transport: z.enum(['HTTP']).default('HTTP'),
       accessToken: z.string().optional(),
+      /** An SSL context service (id) for https URLs: trusted CAs, and a client certificate for mutual TLS. */
+      sslContextService: z.string().optional(),
       communicationsTimeout: z.string().default('30 sec'),
       yieldDuration: z.string().default('10 sec'),
       inputPorts: z.array(remotePortSchema).default([]),

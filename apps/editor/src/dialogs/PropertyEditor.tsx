@@ -95,7 +95,7 @@ function PropertyInput({
   if (descriptor.kind === 'service')
     return (
       <ServicePicker
-        descriptor={descriptor}
+        api={descriptor.service}
         value={value}
         disabled={disabled}
         groupId={groupId}
@@ -170,9 +170,9 @@ function PropertyInput({
   );
 }
 
-/** A controller service property: services in scope that provide the API, or a new one. */
-function ServicePicker({
-  descriptor,
+/** A controller service reference: services in scope that provide `api`, or a new one. */
+export function ServicePicker({
+  api,
   value,
   disabled,
   groupId,
@@ -180,7 +180,7 @@ function ServicePicker({
   id,
   onChange,
 }: {
-  descriptor: PropertyDescriptorDto;
+  api: string | undefined;
   value: string | null | undefined;
   disabled: boolean;
   groupId: string;
@@ -191,7 +191,7 @@ function ServicePicker({
   const { t } = useTranslation();
   const ctx = useEditor();
   const [error, setError] = useState<string | undefined>();
-  const providers = ctx.serviceTypes.filter((s) => descriptor.service !== undefined && s.provides.includes(descriptor.service));
+  const providers = ctx.serviceTypes.filter((s) => api !== undefined && s.provides.includes(api));
   const inScope = groupPath(ctx.flow.flow.rootGroup, groupId)
     .flatMap((g) => g.controllerServices)
     .filter((s) => providers.some((p) => p.type === s.type));

@@ -7,6 +7,10 @@ import { errorMessage } from '../api.ts';
 import { useEditor } from '../editor-context.ts';
 import { parentOf } from '../flow-model.ts';
 import { Dialog, ErrorLine } from './Dialog.tsx';
+import { ServicePicker } from './PropertyEditor.tsx';
+
+/** The API string of SSL context services (StandardSSLContextService provides it). */
+const SSL_CONTEXT_API = 'ssl-context';
 
 const DURATION = /^\s*\d+(\.\d+)?\s*[a-zA-Z]+\s*$/;
 const DATA_SIZE = /^\s*\d+(\.\d+)?\s*[a-zA-Z]+\s*$/;
@@ -231,6 +235,7 @@ export function RemoteGroupDialog({ id, position }: { id?: string; position?: { 
   const [name, setName] = useState(remote?.name ?? '');
   const [targetUris, setTargetUris] = useState(remote?.targetUris ?? '');
   const [token, setToken] = useState<string | null>(remote?.accessToken ?? null);
+  const [sslService, setSslService] = useState<string | null>(remote?.sslContextService ?? null);
   const [communicationsTimeout, setCommunicationsTimeout] = useState(remote?.communicationsTimeout ?? '30 sec');
   const [yieldDuration, setYieldDuration] = useState(remote?.yieldDuration ?? '10 sec');
   const [inputs, setInputs] = useState<PortDraft[]>(() => (remote?.inputPorts ?? []).map(draftOf));
@@ -238,6 +243,7 @@ export function RemoteGroupDialog({ id, position }: { id?: string; position?: { 
   const [error, setError] = useState<string | undefined>();
   if (id !== undefined && remote === undefined) return null;
   const readOnly = !ctx.canEdit;
+  const groupId = id === undefined ? ctx.groupId : (parentOf(ctx.flow.flow.rootGroup, id)?.id ?? ctx.groupId);
   const problem = remoteSettingsProblem({ targetUris, communicationsTimeout, yieldDuration, ports: [...inputs, ...outputs] });
   const tokenSet = token === SENSITIVE_VALUE_SET;
 
@@ -253,6 +259,7 @@ export function RemoteGroupDialog({ id, position }: { id?: string; position?: { 
           outputPorts: outputs.map(bodyOf),
           ...(name.trim() === '' ? {} : { name: name.trim() }),
           ...(token === null || token === '' ? {} : { accessToken: token }),
+          ...(sslService === null ? {} : { sslContextService: sslService }),
         };
         await ctx.undo.serial(() => actions.add({ kind: 'remote-process-group', settings }, position ?? { x: 0, y: 0 }));
       } else {
@@ -270,6 +277,8 @@ export function RemoteGroupDialog({ id, position }: { id?: string; position?: { 
           [changes.yieldDuration, previous.yieldDuration] = [yieldDuration.trim(), remote.yieldDuration];
         // The stored token cannot be put back by an undo (it is never sent to the editor).
         if (token !== (remote.accessToken ?? null)) changes.accessToken = token === '' ? null : token;
+        if (sslService !== (remote.sslContextService ?? null))
+          [changes.sslContextService, previous.sslContextService] = [sslService, remote.sslContextService ?? null];
         const before = (ports: readonly RemotePort[]) => ports.map((p) => bodyOf(draftOf(p)));
         if (JSON.stringify(inputs.map(bodyOf)) !== JSON.stringify(before(remote.inputPorts)))
           [changes.inputPorts, previous.inputPorts] = [inputs.map(bodyOf), before(remote.inputPorts)];
@@ -359,6 +368,18 @@ export function RemoteGroupDialog({ id, position }: { id?: string; position?: { 
             </button>
           )}
         </span>
+        <label htmlFor="rpg-ssl" title={t('remote.sslContextServiceHint')}>
+          {t('remote.sslContextService')}
+        </label>
+        <ServicePicker
+          api={SSL_CONTEXT_API}
+          value={sslService}
+          disabled={readOnly}
+          groupId={groupId}
+          testId="remote-ssl-context"
+          id="rpg-ssl"
+          onChange={setSslService}
+        />
         <label htmlFor="rpg-timeout">{t('remote.communicationsTimeout')}</label>
         <input
           id="rpg-timeout"

@@ -312,6 +312,9 @@ export const en = {
       "This instance's token at the remote (its SLUICE_S2S_TOKENS entry). Stored encrypted and never shown; better a sensitive parameter such as #{core-token}.",
     communicationsTimeout: 'Communications timeout',
     yieldDuration: 'Yield duration',
+    sslContextService: 'SSL context service',
+    sslContextServiceHint:
+      'For https URLs: the CAs to trust and, for mutual TLS, the client certificate that identifies this instance to the remote (a secured NiFi asks for one).',
     inputPorts: 'Remote input ports (push)',
     outputPorts: 'Remote output ports (pull)',
     inputHint: 'Names of input ports on the remote root group; connections into them send FlowFiles there.',

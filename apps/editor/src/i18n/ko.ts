@@ -314,6 +314,9 @@ export const ko: Catalog = {
       '원격에서 이 인스턴스를 식별하는 토큰(SLUICE_S2S_TOKENS 항목)입니다. 암호화되어 저장되고 표시되지 않습니다. #{core-token} 같은 민감 매개변수를 쓰는 것이 좋습니다.',
     communicationsTimeout: '통신 제한 시간',
     yieldDuration: '양보 시간',
+    sslContextService: 'SSL 컨텍스트 서비스',
+    sslContextServiceHint:
+      'https URL용: 신뢰할 CA와, 상호 TLS에서 원격에 이 인스턴스를 식별시키는 클라이언트 인증서입니다(보안이 설정된 NiFi는 인증서를 요구합니다).',
     inputPorts: '원격 입력 포트(보내기)',
     outputPorts: '원격 출력 포트(가져오기)',
     inputHint: '원격 루트 그룹의 입력 포트 이름입니다. 여기로 연결하면 FlowFile을 그쪽으로 보냅니다.',

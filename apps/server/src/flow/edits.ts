@@ -274,6 +274,7 @@ export function newRemoteProcessGroup(body: z.output<typeof remoteProcessGroupCr
     targetUris: body.targetUris,
     transport: body.transport ?? 'HTTP',
     ...(body.accessToken === undefined ? {} : { accessToken: body.accessToken }),
+    ...(body.sslContextService === undefined ? {} : { sslContextService: body.sslContextService }),
     communicationsTimeout: body.communicationsTimeout ?? '30 sec',
     yieldDuration: body.yieldDuration ?? '10 sec',
     inputPorts: mergeRemotePorts([], body.inputPorts ?? [], 'body.inputPorts'),
@@ -390,6 +391,7 @@ export function updateRemoteProcessGroup(
   } else {
     optional(entry, 'accessToken', changes.accessToken);
   }
+  optional(entry, 'sslContextService', changes.sslContextService);
   if (changes.inputPorts !== undefined)
     entry.inputPorts = mergeRemotePorts(entry.inputPorts, changes.inputPorts, 'component.inputPorts');
   if (changes.outputPorts !== undefined)
@@ -488,9 +490,13 @@ export function deleteComponents(draft: FlowDocument, ids: readonly string[], en
     }
     if (located.kind === 'controller-service') {
       for (const user of index.values()) {
-        if (user.kind !== 'processor' && user.kind !== 'controller-service') continue;
         if (doomed.has(user.entry.id)) continue;
-        if (Object.values(user.entry.properties).includes(id)) {
+        const uses =
+          user.kind === 'remote-process-group'
+            ? user.entry.sslContextService === id
+            : (user.kind === 'processor' || user.kind === 'controller-service') &&
+              Object.values(user.entry.properties).includes(id);
+        if (uses && 'name' in user.entry) {
           throw new ApiError(409, `controller service "${located.entry.name}" is used by "${user.entry.name}"`, [
             { componentId: user.entry.id, componentName: user.entry.name, message: 'references this controller service' },
           ]);
@@ -667,6 +673,8 @@ export function reassignIds(group: ProcessGroupDefinition, idMap: Map<string, st
     for (const remote of g.remoteProcessGroups ?? []) {
       remote.id = idMap.get(remote.id) ?? remote.id;
       for (const port of [...remote.inputPorts, ...remote.outputPorts]) port.id = idMap.get(port.id) ?? port.id;
+      if (remote.sslContextService !== undefined)
+        remote.sslContextService = idMap.get(remote.sslContextService) ?? remote.sslContextService;
     }
     for (const c of g.connections) {
       c.source = { id: idMap.get(c.source.id) ?? c.source.id };

@@ -17,10 +17,12 @@ import {
   integer,
   type ProcessContext,
   type ProcessSession,
+  service,
   string,
   timePeriod,
 } from '@sluice/api';
 import { REMOTE_PORT_PROPERTIES as P, REMOTE_INPUT_PORT_TYPE, REMOTE_OUTPUT_PORT_TYPE } from '@sluice/engine';
+import { SSL_CONTEXT_API, type SslContext } from '@sluice/processors';
 import {
   CommitOutcomeUnknownError,
   DestinationFullError,
@@ -59,6 +61,11 @@ const properties = {
     description: 'Bearer token identifying this instance to the remote (parameters and environment variables allowed).',
     sensitive: true,
     expression: 'environment',
+  }),
+  [P.sslContextService]: service(SSL_CONTEXT_API, {
+    displayName: 'SSL Context Service',
+    description:
+      'For https URLs: the CAs to trust (instead of the system ones) and, for mutual TLS, the client certificate that identifies this instance to the remote (a secured NiFi asks for one).',
   }),
   [P.communicationsTimeout]: timePeriod({
     displayName: 'Communications Timeout',
@@ -105,9 +112,11 @@ function connect(context: ProcessContext<string>, direction: TransferDirection):
   const batchCount = context.getProperty(P.batchCount).asInteger() ?? 0;
   const batchSize = context.getProperty(P.batchSize).asDataSize() ?? 0;
   const batchDurationMs = context.getProperty(P.batchDuration).asTimePeriod() ?? 0;
+  const ssl = context.getProperty(P.sslContextService).isSet ? context.getService<SslContext>(P.sslContextService) : undefined;
   const client = new SiteToSiteClient({
     url: context.getProperty(P.targetUris).asString() ?? '',
     ...(token === undefined || token === '' ? {} : { token }),
+    ...(ssl === undefined ? {} : { tls: ssl.clientOptions() }),
     compression: context.getProperty(P.useCompression).asBoolean() === true,
     timeoutMs: context.getProperty(P.communicationsTimeout).asTimePeriod() ?? 30_000,
     penaltyMs: context.getProperty(P.yieldDuration).asTimePeriod() ?? 10_000,

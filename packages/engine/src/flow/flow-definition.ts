@@ -105,6 +105,11 @@ const remoteProcessGroup = z
      * allowed: keep it in a sensitive parameter, `#{core-token}`, or an environment variable).
      */
     accessToken: z.string().optional(),
+    /**
+     * An SSL context service (id) in scope for https URLs: the CAs to trust and, for mutual TLS, this
+     * instance's client certificate (how a secured NiFi identifies a Site-to-Site client).
+     */
+    sslContextService: z.string().optional(),
     communicationsTimeout: z.string().default('30 sec'),
     /** How long a remote port waits after the remote was full or unreachable. */
     yieldDuration: z.string().default('10 sec'),
