@@ -7,7 +7,8 @@
 // The bare server reads each body and answers 200. ListenHTTP streams each body into a FlowFile,
 // commits it to durable repositories with provenance, answers 200 once the commit is durable, and
 // its FlowFiles go to an auto-terminated UpdateAttribute. Rounds alternate bare / ListenHTTP and the
-// medians are reported; prints one JSON line.
+// medians are reported; prints one JSON line. Each round also runs ListenHTTP with the volatile
+// provenance repository (`sluice start --provenance volatile`), the cheaper choice.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -199,9 +200,14 @@ async function freePort(): Promise<number> {
 }
 
 /** ListenHTTP on durable repositories with provenance, feeding an auto-terminating sink. */
-async function sluice(seconds: number, connections: number, size: number): Promise<ClientResult & { flowFiles: number }> {
+async function sluice(
+  seconds: number,
+  connections: number,
+  size: number,
+  provenance: 'durable' | 'volatile' = 'durable',
+): Promise<ClientResult & { flowFiles: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-http-'));
-  const engine = await Engine.open({ dataDir: join(dir, 'data'), registry: standardRegistry(), logLevel: 'ERROR' });
+  const engine = await Engine.open({ dataDir: join(dir, 'data'), registry: standardRegistry(), logLevel: 'ERROR', provenance });
   try {
     const port = await freePort();
     await engine.applyFlow(flow(port));
@@ -227,9 +233,11 @@ async function main(): Promise<void> {
   const rounds = Number(process.argv[5] ?? 3);
   const bareRounds: ClientResult[] = [];
   const sluiceRounds: Array<ClientResult & { flowFiles: number }> = [];
+  const volatileRounds: ClientResult[] = [];
   for (let round = 0; round < rounds; round++) {
     bareRounds.push(await bare(seconds, connections, size));
     sluiceRounds.push(await sluice(seconds, connections, size));
+    volatileRounds.push(await sluice(seconds, connections, size, 'volatile'));
   }
   const rate = (r: ClientResult) => r.requests / r.seconds;
   const bareRate = median(bareRounds.map(rate));
@@ -255,6 +263,10 @@ async function main(): Promise<void> {
       listenHttpCpuMicrosPerRequest: median(sluiceRounds.map((r) => r.serverCpuMicrosPerRequest ?? 0)),
       bareRounds: bareRounds.map(rate),
       listenHttpRounds: sluiceRounds.map(rate),
+      volatileProvenanceRequestsPerSecond: median(volatileRounds.map(rate)),
+      volatileProvenanceRatio: median(volatileRounds.map(rate)) / bareRate,
+      volatileProvenanceCpuMicrosPerRequest: median(volatileRounds.map((r) => r.serverCpuMicrosPerRequest ?? 0)),
+      volatileProvenanceRounds: volatileRounds.map(rate),
     }),
   );
 }

@@ -109,7 +109,7 @@ for (const r of results) {
     rows.push([
       'ListenHTTP vs bare Node http',
       `${num(r.size)} B POSTs, ${num(r.connections)} keep-alive clients, durable + provenance`,
-      `${num(r.listenHttpRequestsPerSecond)} req/s vs ${num(r.bareRequestsPerSecond)} req/s bare = ${num(r.ratio, 2)} × (p50 ${num(r.listenHttpP50Ms, 1)} ms / ${num(r.bareP50Ms, 1)} ms)`,
+      `${num(r.listenHttpRequestsPerSecond)} req/s vs ${num(r.bareRequestsPerSecond)} req/s bare = ${num(r.ratio, 2)} × (p50 ${num(r.listenHttpP50Ms, 1)} ms / ${num(r.bareP50Ms, 1)} ms); provenance volatile ${num(r.volatileProvenanceRequestsPerSecond)} req/s = ${num(r.volatileProvenanceRatio, 2)} ×`,
     ]);
   if (r.bench === 'mqtt') {
     for (const [key, label] of [

@@ -7,13 +7,15 @@ import { LOG_LEVELS, type LogLevel } from '@sluice/api';
 
 const USAGE = `Usage:
   sluice start [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--tls-key key.pem --tls-cert cert.pem [--tls-client-ca ca.pem]]
-               [--allow-path <dir>]... [--allow-origin <origin>]... [--durability process|power] [--log-level INFO]
+               [--allow-path <dir>]... [--allow-origin <origin>]... [--durability process|power]
+               [--provenance durable|volatile|off] [--log-level INFO]
       Runs the server (REST API, live updates, the flow) until SIGTERM/SIGINT. The first start on an
       empty data dir creates a login and prints it once, and loads a small demo flow, stopped.
       /metrics needs a login or the bearer token in SLUICE_METRICS_TOKEN. Site-to-Site clients identify
       with the tokens in SLUICE_S2S_TOKENS (identity=token,...; see docs/site-to-site.md).
 
-  sluice run <flow.json> [--data-dir ./data] [--durability process|power] [--allow-path <dir>]... [--log-level INFO]
+  sluice run <flow.json> [--data-dir ./data] [--durability process|power] [--provenance durable|volatile|off]
+             [--allow-path <dir>]... [--log-level INFO]
       Runs a flow without the UI until SIGTERM/SIGINT, then stops cleanly.
 
   sluice set-credentials [--data-dir ./data] [--username admin] [--role admin|operator|viewer] [--password-stdin]
@@ -29,6 +31,9 @@ const USAGE = `Usage:
 Options:
   --data-dir     where the flow, users, key file and repositories live (default ./data)
   --durability   process: survives kill -9 (default); power: fsync group commits, survives power loss
+  --provenance   durable: events journaled and indexed on disk, kept 30 days / 10 GB (default);
+                 volatile: the latest events in memory only, lost on restart (faster);
+                 off: no provenance events at all (fastest; no lineage)
   --allow-path   a directory file processors may use (repeatable; default: the working directory)
   --log-level    TRACE, DEBUG, INFO (default), WARN or ERROR
 `;
@@ -53,6 +58,13 @@ async function readStdin(): Promise<string> {
 function logLevel(value: string | undefined): LogLevel | undefined {
   const level = (value ?? 'INFO').toUpperCase();
   return LOG_LEVELS.find((l): l is LogLevel => l === level);
+}
+
+type ProvenanceMode = 'durable' | 'volatile' | 'off';
+
+function provenanceMode(value: string | undefined): ProvenanceMode | undefined {
+  const mode = value ?? 'durable';
+  return mode === 'durable' || mode === 'volatile' || mode === 'off' ? mode : undefined;
 }
 
 function durability(value: string | undefined): 'process' | 'power' | undefined {
@@ -80,16 +92,20 @@ async function main(argv: string[]): Promise<number> {
       if (flowPath === undefined) return fail('sluice run needs a flow file');
       const mode = durability(v.durability);
       if (mode === undefined) return fail(`--durability must be process or power, not "${v.durability ?? ''}"`);
+      const provenance = provenanceMode(v.provenance);
+      if (provenance === undefined) return fail(`--provenance must be durable, volatile or off, not "${v.provenance ?? ''}"`);
       const level = logLevel(v['log-level']);
       if (level === undefined) return fail(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
       const { runFlow } = await import('./run-command.ts');
-      return runFlow({ flowPath, dataDir, durability: mode, allowPaths: v['allow-path'] ?? [], logLevel: level });
+      return runFlow({ flowPath, dataDir, durability: mode, provenance, allowPaths: v['allow-path'] ?? [], logLevel: level });
     }
     case 'start': {
       const port = Number(v.port ?? '8080');
       if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port must be a port number, not "${v.port ?? ''}"`);
       const mode = durability(v.durability);
       if (mode === undefined) return fail(`--durability must be process or power, not "${v.durability ?? ''}"`);
+      const provenance = provenanceMode(v.provenance);
+      if (provenance === undefined) return fail(`--provenance must be durable, volatile or off, not "${v.provenance ?? ''}"`);
       const level = logLevel(v['log-level']);
       if (level === undefined) return fail(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
       const { startServer } = await import('./start-command.ts');
@@ -103,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
         allowPaths: v['allow-path'] ?? [],
         allowOrigins: v['allow-origin'] ?? [],
         durability: mode,
+        provenance,
         logLevel: level,
         metricsToken: process.env.SLUICE_METRICS_TOKEN,
         siteToSiteTokens: process.env.SLUICE_S2S_TOKENS,
@@ -140,6 +157,7 @@ function parse(args: string[]) {
     options: {
       'data-dir': { type: 'string' },
       durability: { type: 'string' },
+      provenance: { type: 'string' },
       'allow-path': { type: 'string', multiple: true },
       'allow-origin': { type: 'string', multiple: true },
       'log-level': { type: 'string' },

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runFlow } from './run-command.ts';
+import { type RunOptions, runFlow } from './run-command.ts';
 
 describe('sluice run', () => {
   let dir: string;
@@ -12,7 +12,7 @@ describe('sluice run', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function attempt(flow: unknown | string): Promise<{ code: number; lines: string[] }> {
+  async function attempt(flow: unknown | string, options: Partial<RunOptions> = {}): Promise<{ code: number; lines: string[] }> {
     const path = join(dir, 'flow.json');
     writeFileSync(path, typeof flow === 'string' ? flow : JSON.stringify(flow));
     const lines: string[] = [];
@@ -25,6 +25,7 @@ describe('sluice run', () => {
         allowPaths: [dir],
         logLevel: 'WARN',
         write: (l) => lines.push(l),
+        ...options,
       },
       signals,
     );
@@ -98,5 +99,20 @@ describe('sluice run', () => {
     const { code, lines } = await attempt(flowWith([processor({ properties: { fileSize: '10 B' } })]));
     expect(code).toBe(0);
     expect(lines.join('\n')).toContain('stopped cleanly');
+  });
+
+  it('journals provenance on disk by default, and keeps none there when volatile or off', async () => {
+    const flow = flowWith([processor({ properties: { fileSize: '10 B' } })]);
+    const provenanceDir = join(dir, 'data', 'provenance-repository');
+    for (const provenance of ['off', 'volatile'] as const) {
+      const { code, lines } = await attempt(flow, { provenance });
+      expect(code).toBe(0);
+      expect(lines.join('\n')).toContain(`provenance ${provenance}`);
+      expect(existsSync(provenanceDir)).toBe(false);
+    }
+    const { code, lines } = await attempt(flow);
+    expect(code).toBe(0);
+    expect(lines.join('\n')).toContain('provenance durable');
+    expect(readdirSync(provenanceDir).length).toBeGreaterThan(0);
   });
 });

@@ -18,6 +18,8 @@ export interface RunOptions {
   readonly flowPath: string;
   readonly dataDir: string;
   readonly durability: 'process' | 'power';
+  /** The provenance repository: durable (default), volatile (in memory) or off. */
+  readonly provenance?: 'durable' | 'volatile' | 'off';
   readonly allowPaths: readonly string[];
   readonly logLevel: LogLevel;
   /** Where log lines go (stderr by default). */
@@ -60,6 +62,7 @@ export async function runFlow(options: RunOptions, signals: NodeJS.EventEmitter 
       dataDir: resolve(options.dataDir),
       registry: standardRegistry(),
       durability: options.durability,
+      ...(options.provenance === undefined ? {} : { provenance: options.provenance }),
       fileRoots: options.allowPaths.length > 0 ? options.allowPaths : [process.cwd()],
       logLevel: options.logLevel,
       logSink: (entry) => {
@@ -70,7 +73,7 @@ export async function runFlow(options: RunOptions, signals: NodeJS.EventEmitter 
     try {
       const report = await engine.applyFlow(document);
       write(
-        `${new Date().toISOString()} INFO  [sluice] running ${options.flowPath} (data dir ${resolve(options.dataDir)}, durability ${options.durability}` +
+        `${new Date().toISOString()} INFO  [sluice] running ${options.flowPath} (data dir ${resolve(options.dataDir)}, durability ${options.durability}, provenance ${options.provenance ?? 'durable'}` +
           `${recovered === undefined ? '' : `, recovered in ${Math.round(recovered.durationMs)} ms`}${report.orphansDropped > 0 ? `, ${report.orphansDropped} orphaned FlowFiles dropped` : ''})`,
       );
     } catch (e) {

@@ -18,6 +18,8 @@ export interface StartOptions {
   readonly allowPaths: readonly string[];
   readonly allowOrigins: readonly string[];
   readonly durability: 'process' | 'power';
+  /** The provenance repository: durable (default), volatile (in memory) or off. */
+  readonly provenance?: 'durable' | 'volatile' | 'off';
   readonly logLevel: LogLevel;
   readonly metricsToken?: string | undefined;
   /** Site-to-Site client tokens, `identity=token,...` (SLUICE_S2S_TOKENS). */
@@ -72,6 +74,7 @@ export async function startServer(options: StartOptions, signals: NodeJS.EventEm
       port: options.port,
       ...(tls === undefined ? {} : { tls }),
       durability: options.durability,
+      ...(options.provenance === undefined ? {} : { engine: { provenance: options.provenance } }),
       fileRoots: options.allowPaths.length > 0 ? options.allowPaths : [process.cwd()],
       allowedOrigins: options.allowOrigins,
       logLevel: options.logLevel,
@@ -87,6 +90,11 @@ export async function startServer(options: StartOptions, signals: NodeJS.EventEm
     return 1;
   }
   write(`${now()} INFO  [sluice] Sluice ${SERVER_VERSION} listening on ${server.url} (data dir ${options.dataDir})`);
+  if (options.provenance === 'volatile' || options.provenance === 'off') {
+    write(
+      `${now()} WARN  [sluice] provenance is ${options.provenance}: ${options.provenance === 'off' ? 'no events are recorded (no lineage)' : 'events are kept in memory only and lost on restart'}`,
+    );
+  }
   if (server.initialCredentials !== undefined) {
     const { username, password } = server.initialCredentials;
     // Printed once, to stdout (the log may be collected elsewhere); only the scrypt hash is stored.
