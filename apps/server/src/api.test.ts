@@ -569,10 +569,13 @@ describe('running, queues and provenance', () => {
   });
 
   it('searches provenance, shows an event, its content and lineage', async () => {
-    const search = await viewer.get<{ events: { eventId: number; eventType: string; flowFileUuid: string }[]; more: boolean }>(
-      `/provenance/events?componentId=${ids.generate}&limit=5`,
-    );
+    const search = await viewer.get<{
+      events: { eventId: number; eventType: string; flowFileUuid: string }[];
+      more: boolean;
+      repository: string;
+    }>(`/provenance/events?componentId=${ids.generate}&limit=5`);
     expect(search.status).toBe(200);
+    expect(search.body.repository).toBe('durable');
     const create = search.body.events.find((e) => e.eventType === 'CREATE');
     expect(create?.flowFileUuid).toBe(ids.uuid);
     const byUuid = await viewer.get<{ events: unknown[] }>(`/provenance/events?uuid=${ids.uuid}`);
@@ -688,7 +691,9 @@ describe('running, queues and provenance', () => {
       memory: { heapUsedBytes: number };
       disk: { totalBytes: number };
       eventLoopDelayMs: { p99: number };
+      repositories: { provenance: { mode: string } };
     }>('/system/diagnostics');
+    expect(diagnostics.body.repositories.provenance.mode).toBe('durable');
     expect(diagnostics.body.memory.heapUsedBytes).toBeGreaterThan(0);
     expect(diagnostics.body.disk.totalBytes).toBeGreaterThan(0);
     expect(diagnostics.body.eventLoopDelayMs.p99).toBeGreaterThanOrEqual(0);

@@ -137,6 +137,11 @@ export const provenanceSearchResultSchema = named(
     events: z.array(provenanceEventSummarySchema),
     /** True when more events match than were returned (page on with beforeEventId). */
     more: z.boolean(),
+    /**
+     * The provenance repository the server runs with (`--provenance`): `volatile` keeps only the
+     * latest events, in memory; `off` records none.
+     */
+    repository: z.enum(['durable', 'volatile', 'off']),
   }),
 );
 

@@ -168,6 +168,8 @@ export const diagnosticsSchema = named(
         transactions: z.number(),
       }),
       provenance: z.object({
+        /** The repository the server runs with (`--provenance`). */
+        mode: z.enum(['durable', 'volatile', 'off']),
         events: z.number(),
         bytes: z.number(),
         oldestEventTime: z.number().nullable(),

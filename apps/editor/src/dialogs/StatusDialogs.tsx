@@ -110,7 +110,7 @@ export function DiagnosticsDialog() {
           [t('diagnostics.journal'), formatBytes(d.repositories.flowFile.journalBytes)],
           [
             t('diagnostics.provenance'),
-            `${formatCount(d.repositories.provenance.events)} (${formatBytes(d.repositories.provenance.bytes)})`,
+            `${formatCount(d.repositories.provenance.events)} (${formatBytes(d.repositories.provenance.bytes)}) — ${t(`diagnostics.provenanceMode.${d.repositories.provenance.mode}`)}`,
           ],
           [t('diagnostics.flow'), String(d.repositories.flow.version)],
           [t('diagnostics.disk', { path: d.disk.path }), `${formatBytes(d.disk.freeBytes)} / ${formatBytes(d.disk.totalBytes)}`],

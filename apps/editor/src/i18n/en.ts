@@ -246,6 +246,9 @@ export const en = {
     type: 'Type',
     size: 'Size',
     noEvents: 'No event matches.',
+    repositoryVolatile:
+      'This server keeps provenance in memory only (--provenance volatile): the latest 100,000 events, lost on restart.',
+    repositoryOff: 'Provenance is off on this server (--provenance off): no events are recorded, so there is no lineage.',
     more: 'More events match; narrow the search or page on.',
     olderPage: 'Older events',
     details: 'Details',
@@ -404,6 +407,7 @@ export const en = {
     contentFull: 'Content repository full: writes are refused',
     journal: 'FlowFile journal',
     provenance: 'Provenance events',
+    provenanceMode: { durable: 'durable', volatile: 'in memory only', off: 'off' },
     flow: 'Flow version',
     disk: 'Disk free / total ({{path}})',
     queued: 'Queued FlowFiles',

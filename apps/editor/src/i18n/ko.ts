@@ -248,6 +248,9 @@ export const ko: Catalog = {
     type: '유형',
     size: '크기',
     noEvents: '일치하는 이벤트가 없습니다.',
+    repositoryVolatile:
+      '이 서버는 계보를 메모리에만 보관합니다(--provenance volatile): 최근 100,000개 이벤트만 남고 재시작하면 사라집니다.',
+    repositoryOff: '이 서버는 계보가 꺼져 있습니다(--provenance off): 이벤트를 기록하지 않으므로 계보가 없습니다.',
     more: '더 많은 이벤트가 있습니다. 검색 조건을 좁히거나 다음 쪽을 보세요.',
     olderPage: '이전 이벤트',
     details: '상세',
@@ -405,6 +408,7 @@ export const ko: Catalog = {
     contentFull: '콘텐츠 저장소가 가득 참: 쓰기가 거부됩니다',
     journal: 'FlowFile 저널',
     provenance: '계보 이벤트',
+    provenanceMode: { durable: '영구 저장', volatile: '메모리에만', off: '꺼짐' },
     flow: '플로우 버전',
     disk: '디스크 여유 / 전체 ({{path}})',
     queued: '대기 중인 FlowFile',

@@ -27,6 +27,7 @@ export function ProvenanceDialog({ componentId: initialComponent }: { componentI
   const [more, setMore] = useState(false);
   const [error, setError] = useState<string | undefined>();
   const [searched, setSearched] = useState(false);
+  const [repository, setRepository] = useState<Reply<'searchProvenance'>['repository']>('durable');
 
   const search = useCallback(
     async (beforeEventId?: number) => {
@@ -47,6 +48,7 @@ export function ProvenanceDialog({ componentId: initialComponent }: { componentI
         });
         setEvents((previous) => (beforeEventId === undefined ? result.events : [...previous, ...result.events]));
         setMore(result.more);
+        setRepository(result.repository);
         setSearched(true);
       } catch (e) {
         setError(errorMessage(e));
@@ -117,6 +119,11 @@ export function ProvenanceDialog({ componentId: initialComponent }: { componentI
           {t('provenance.search')}
         </button>
       </form>
+      {repository !== 'durable' && (
+        <p className="hint" data-testid="provenance-repository" data-repository={repository}>
+          {t(repository === 'off' ? 'provenance.repositoryOff' : 'provenance.repositoryVolatile')}
+        </p>
+      )}
       {error !== undefined && <p className="error">{error}</p>}
       {searched && events.length === 0 && <p className="hint">{t('provenance.noEvents')}</p>}
       {events.length > 0 && (

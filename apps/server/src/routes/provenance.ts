@@ -34,7 +34,11 @@ export function provenanceRoutes(context: ServerContext) {
         // One more than asked tells whether there are more.
         limit: query.limit + 1,
       });
-      return { events: events.slice(0, query.limit).map(eventSummaryDto), more: events.length > query.limit };
+      return {
+        events: events.slice(0, query.limit).map(eventSummaryDto),
+        more: events.length > query.limit,
+        repository: engine.options.provenance ?? 'durable',
+      };
     }),
     getProvenanceEvent: bind(routes.getProvenanceEvent, ({ params }) => eventDto(event(params.eventId), engine)),
     getProvenanceContent: bind(routes.getProvenanceContent, ({ params, query, req, res, session }) => {

@@ -111,6 +111,7 @@ export class Diagnostics {
           transactions: flowFiles.transactions,
         },
         provenance: {
+          mode: this.#engine.options.provenance ?? 'durable',
           events: provenance.events,
           bytes: provenance.bytes,
           oldestEventTime: provenance.oldestEventTime,
