@@ -1,7 +1,7 @@
 // Site-to-Site throughput between two Sluice instances (separate processes) on loopback, next to a
 // bare HTTP POST of the same bytes in the same run.
 //
-//   node --import tsx bench/s2s.ts [size=1024] [seconds=10]
+//   node --import tsx bench/s2s.ts [size=1024] [seconds=10] [provenance=durable|volatile|off]
 //
 // S2S: an edge instance queues FlowFiles (GenerateFlowFile, its Remote Process Group port stopped),
 // then pushes them all to a core instance (input port -> auto-terminated UpdateAttribute); both with
@@ -22,6 +22,13 @@ import { createServer } from '@sluice/server';
 const here = new URL(import.meta.url).pathname;
 const TOKEN = 'bench-s2s-token-0123456789';
 const WARMUP_MS = 2000;
+
+/** The provenance repository of both instances (`sluice start --provenance`); children inherit it. */
+function provenance(): 'durable' | 'volatile' | 'off' {
+  const mode = process.env.SLUICE_BENCH_PROVENANCE ?? 'durable';
+  if (mode === 'durable' || mode === 'volatile' || mode === 'off') return mode;
+  throw new Error(`provenance must be durable, volatile or off, not "${mode}"`);
+}
 const BARE_CONNECTIONS = 8;
 
 /** Runs this script in a child process with `args`; resolves with its JSON lines, one per line. */
@@ -47,6 +54,7 @@ async function core(): Promise<void> {
     dataDir,
     port: 0,
     statusIntervalMs: 60_000,
+    engine: { provenance: provenance() },
     siteToSite: { tokens: { bench: TOKEN } },
     initialFlow: {
       sluiceFlow: 1,
@@ -93,6 +101,7 @@ async function edge(size: number, count: number, corePort: number, corePid: numb
     dataDir,
     port: 0,
     statusIntervalMs: 60_000,
+    engine: { provenance: provenance() },
     initialFlow: {
       sluiceFlow: 1,
       rootGroup: {
@@ -253,6 +262,7 @@ switch (role) {
   default: {
     const size = Number(role === '' ? 1024 : role);
     const seconds = n(0, 10);
+    if (rest[1] !== undefined) process.env.SLUICE_BENCH_PROVENANCE = rest[1];
     // Enough FlowFiles for a few seconds at the targets, bounded on disk (about 600 MB at 1 MiB).
     const count = size < 64 * 1024 ? Math.max(50_000, seconds * 25_000) : Math.max(200, seconds * 60);
     const bare = await serverAndClient(['bare-server'], (port) => ['bare-client', String(size), String(seconds), String(port)]);
@@ -260,6 +270,7 @@ switch (role) {
     console.log(
       JSON.stringify({
         size,
+        provenance: provenance(),
         flowFiles: s2s.flowFiles,
         s2sSeconds: s2s.seconds,
         s2sFlowFilesPerSecond: s2s.flowFilesPerSecond,
