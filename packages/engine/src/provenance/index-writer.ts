@@ -14,8 +14,25 @@ const DELETE_CHUNK = 20_000;
 
 type Retain = Extract<ToIndexer, { type: 'retain' }>;
 
+/** Columns of an `events` row, in insert order. */
+const EVENT_COLUMNS = 8;
+/** Rows per multi-row INSERT: one statement call (and one crossing into SQLite) inserts this many. */
+const ROWS_PER_INSERT = 64;
+
+type EventRow = [number, number, number, number, number | null, number | null, number, number];
+
+/** `(?, ?, ...), (?, ?, ...)...`: `rows` groups of `columns` placeholders. */
+function placeholders(rows: number, columns: number): string {
+  const row = `(${Array.from({ length: columns }, () => '?').join(', ')})`;
+  return Array.from({ length: rows }, () => row).join(', ');
+}
+
 function prepareStatements(db: Database.Database) {
+  const insertEvents = 'INSERT OR IGNORE INTO events (event_id, time, type, component, fblock, fhash, off, len) VALUES ';
+  const insertFlowFiles = 'INSERT OR IGNORE INTO flowfile_events (uuid, event_id) VALUES ';
   return {
+    insertEventRows: db.prepare<unknown[]>(insertEvents + placeholders(ROWS_PER_INSERT, EVENT_COLUMNS)),
+    insertFlowFileRows: db.prepare<unknown[]>(insertFlowFiles + placeholders(ROWS_PER_INSERT, 2)),
     // OR IGNORE, not OR REPLACE: ids are never indexed twice (the position commits with the rows),
     // and REPLACE's conflict handling cost ~12% of indexing throughput.
     insertEvent: db.prepare<[number, number, number, number, number | null, number | null, number, number]>(
@@ -56,6 +73,9 @@ export class Indexer {
   readonly #db: Database.Database;
   readonly #reader = new FrameReader(8 << 20);
   readonly #components = new Map<string, number>();
+  /** Rows of the batch being indexed, gathered into multi-row inserts (flushed before it commits). */
+  readonly #eventRows: unknown[] = [];
+  readonly #flowFileRows: unknown[] = [];
   readonly #retains: Retain[] = [];
   readonly #stmt: ReturnType<typeof prepareStatements>;
   /** Position: the next frame to read. */
@@ -271,6 +291,9 @@ export class Indexer {
     const segments = new Map<number, Range & { last: number }>();
     let events = 0;
     this.#db.transaction(() => {
+      // Rows left by a batch whose transaction failed were rolled back: start clean.
+      this.#eventRows.length = 0;
+      this.#flowFileRows.length = 0;
       while (events < BATCH_EVENTS && this.#hasWork()) {
         const fd = this.#open(this.#segment);
         const finished = this.#segment < this.#limitSegment;
@@ -297,6 +320,7 @@ export class Indexer {
         this.#offset = frame.next;
         this.#indexedId = frame.firstId + frame.count - 1;
       }
+      this.#flushRows();
       for (const [block, r] of blocks) this.#stmt.timeBlock.run(block, r.min, r.max);
       for (const [first, r] of segments) this.#stmt.segment.run(first, r.last, r.min, r.max);
       this.#savePosition(this.#segment, this.#offset, this.#indexedId);
@@ -311,6 +335,8 @@ export class Indexer {
     let p = frame.eventsAt;
     let minTime = Number.POSITIVE_INFINITY;
     let maxTime = Number.NEGATIVE_INFINITY;
+    const eventRows = this.#eventRows;
+    const flowFileRows = this.#flowFileRows;
     for (let i = 0; i < frame.count; i++) {
       const len = buf.readUInt32LE(p);
       const id = frame.firstId + i;
@@ -318,7 +344,7 @@ export class Indexer {
       // NOT NULL columns: a NaN time would fail the insert and stop indexing for good.
       const time = Number.isFinite(f.time) ? f.time : 0;
       const filename = f.filename;
-      s.insertEvent.run(
+      eventRows.push(
         id,
         time,
         f.type,
@@ -328,9 +354,17 @@ export class Indexer {
         fileBase + p,
         len,
       );
-      s.insertFlowFile.run(f.flowFileUuid, id);
-      for (const uuid of f.parentUuids) s.insertFlowFile.run(uuid, id);
-      for (const uuid of f.childUuids) s.insertFlowFile.run(uuid, id);
+      if (eventRows.length === ROWS_PER_INSERT * EVENT_COLUMNS) {
+        s.insertEventRows.run(eventRows);
+        eventRows.length = 0;
+      }
+      flowFileRows.push(f.flowFileUuid, id);
+      for (const uuid of f.parentUuids) flowFileRows.push(uuid, id);
+      for (const uuid of f.childUuids) flowFileRows.push(uuid, id);
+      while (flowFileRows.length >= ROWS_PER_INSERT * 2) {
+        s.insertFlowFileRows.run(flowFileRows.slice(0, ROWS_PER_INSERT * 2));
+        flowFileRows.splice(0, ROWS_PER_INSERT * 2);
+      }
       const block = blockOf(id);
       const r = blocks.get(block);
       if (r === undefined) blocks.set(block, { min: time, max: time });
@@ -351,6 +385,18 @@ export class Indexer {
       r.max = Math.max(r.max, maxTime);
       r.last = Math.max(r.last, last);
     }
+  }
+
+  /** Inserts the rows still gathered (fewer than a multi-row insert takes), one per statement. */
+  #flushRows(): void {
+    const s = this.#stmt;
+    const events = this.#eventRows;
+    for (let at = 0; at < events.length; at += EVENT_COLUMNS)
+      s.insertEvent.run(...(events.slice(at, at + EVENT_COLUMNS) as EventRow));
+    events.length = 0;
+    const flowFiles = this.#flowFileRows;
+    for (let at = 0; at < flowFiles.length; at += 2) s.insertFlowFile.run(...(flowFiles.slice(at, at + 2) as [string, number]));
+    flowFiles.length = 0;
   }
 
   #componentKey(name: string): number {

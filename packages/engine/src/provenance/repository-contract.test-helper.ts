@@ -270,6 +270,25 @@ export function describeRepositoryContract(
       });
     });
 
+    describe('many FlowFiles at once', () => {
+      it('finds each of 1,000 FlowFiles by uuid, and every child of a FORK with 150 children', async () => {
+        const uuids = Array.from({ length: 1_000 }, () => uuidv7());
+        const parent = uuidv7();
+        const children = uuids.slice(0, 150);
+        const first = await append([
+          ...uuids.map((uuid) => event('RECEIVE', uuid, { componentId: 'many' })),
+          event('FORK', parent, { componentId: 'many', childUuids: children }),
+        ]);
+        const forkId = first + uuids.length;
+        for (const [i, uuid] of uuids.entries()) {
+          const found = repo.search({ flowFileUuid: uuid }).map((e) => e.eventId);
+          expect(found).toEqual(i < children.length ? [forkId, first + i] : [first + i]);
+        }
+        expect(repo.search({ flowFileUuid: parent }).map((e) => e.eventId)).toEqual([forkId]);
+        expect(repo.search({ componentId: 'many', limit: 5_000 })).toHaveLength(1_001);
+      });
+    });
+
     describe('lineage', () => {
       it('follows a FORK (1 → 3) down from the parent and up from a child', async () => {
         const [p, c1, c2, c3] = [uuidv7(), uuidv7(), uuidv7(), uuidv7()];
