@@ -165,6 +165,28 @@ describe('FileProvenanceRepository', () => {
     await again.close();
   });
 
+  it('encodes a large append in slices: ids keep the append order, and close writes what was still waiting', async () => {
+    const { repo } = await openRepo(dir);
+    const big = (n: number) => Array.from({ length: n }, (_, i) => event('DROP', uuidv7(), { attrs: { n: String(i) } }));
+    const first = repo.append(big(6_000));
+    const late = uuidv7();
+    // Appended while the large one is still being encoded: it queues behind it.
+    expect(repo.append([event('CREATE', late)])).toBe(first + 6_000);
+    await repo.waitForIndex();
+    expect(repo.search({ flowFileUuid: late }).map((e) => e.eventId)).toEqual([first + 6_000]);
+    expect(repo.getEvent(first + 5_999)?.attributes.get('n')).toBe('5999');
+
+    const second = repo.append(big(9_000));
+    expect(second).toBe(first + 6_001);
+    await repo.close();
+    const { repo: again } = await openRepo(dir);
+    await again.waitForIndex();
+    expect(again.stats().events).toBe(15_001);
+    expect(again.getEvent(second)?.attributes.get('n')).toBe('0');
+    expect(again.getEvent(second + 8_999)?.attributes.get('n')).toBe('8999');
+    await again.close();
+  });
+
   it('rolls over segments and reads events across them, in both durability modes', async () => {
     for (const durability of ['process', 'power'] as const) {
       const d = tempDir();

@@ -76,6 +76,7 @@ export class FileProvenanceRepository implements ProvenanceRepository {
       rolloverMs: options.rolloverMs ?? DEFAULTS.rolloverMs,
       power: options.durability === 'power',
       onWritten: (segment, end, lastId) => this.#indexer.written(segment, end, lastId),
+      onBackgroundError: (error) => this.#warn('provenance journal: a large batch of events could not be written yet', error),
     });
     this.#files = new SegmentFiles(this.#journal.segments);
   }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { EncodeBuffer, EVENT_FIXED_BYTES, encodeEvent } from './event-codec.ts';
+import { EncodeBuffer, EVENT_FIXED_BYTES, encodeEvent, eventTypeIndex } from './event-codec.ts';
 import type { ProvenanceEventInput } from './types.ts';
 
 /*
@@ -29,6 +29,10 @@ const FRAME_TARGET_BYTES = 256 * 1024;
 const MAX_FRAME_BYTES = 1 << 30;
 /** Appends write to the OS early past this much pending data, so memory stays flat between flushes. */
 const AUTO_FLUSH_BYTES = 8 << 20;
+/** Appends of at least this many events are encoded in slices (see {@link JournalWriter.append}). */
+const LARGE_APPEND_EVENTS = 4_096;
+/** Events encoded per turn of the event loop (about 10 ms of work). */
+const ENCODE_SLICE_EVENTS = 4_096;
 const KEEP_BUFFER_BYTES = 4 << 20;
 const SEGMENT_NAME = /^(\d{16,})\.journal$/;
 
@@ -216,6 +220,8 @@ export interface JournalWriterOptions {
   readonly power: boolean;
   /** Called after each write to the OS with the segment written, its new size and the last id in it. */
   readonly onWritten: (segmentFirstId: number, end: number, lastId: number) => void;
+  /** A large append encoded in the background could not be written (it is retried at the next flush). */
+  readonly onBackgroundError?: (error: unknown) => void;
 }
 
 /**
@@ -232,8 +238,14 @@ export class JournalWriter {
   #frameStart = -1;
   #frameFirstId = 0;
   #frameCount = 0;
+  /** The id the next appended event gets. */
   #nextId = 1;
+  /** The id the next encoded event gets: behind {@link #nextId} while a large append is encoded in slices. */
+  #encodeId = 1;
   #writtenId = 0;
+  /** Appends waiting to be encoded, in order (a large one, and whatever was appended after it). */
+  readonly #backlog: Array<{ events: readonly ProvenanceEventInput[]; next: number }> = [];
+  #draining = false;
   #unsynced: number[] = [];
   #directoryDirty = false;
 
@@ -266,6 +278,7 @@ export class JournalWriter {
     if (last === undefined) {
       this.#create(1);
       this.#nextId = 1;
+      this.#encodeId = 1;
       this.#writtenId = 0;
       return { end: SEGMENT_HEADER_BYTES, nextId: 1, droppedBytes: 0 };
     }
@@ -277,6 +290,7 @@ export class JournalWriter {
     this.#fd = fs.openSync(last.path, 'r+');
     this.#segmentCreated = Date.now();
     this.#nextId = tail.nextId;
+    this.#encodeId = tail.nextId;
     this.#writtenId = tail.nextId - 1;
     return tail;
   }
@@ -284,9 +298,23 @@ export class JournalWriter {
   /**
    * Encodes events into the pending buffer and assigns their ids; returns the first. All or nothing:
    * if one event cannot be encoded, none of the call's events is kept.
+   *
+   * A large call (a session of many thousands of FlowFiles) has its types checked now, gets its ids
+   * now, and is encoded in slices of {@link ENCODE_SLICE_EVENTS} with a turn of the event loop in
+   * between, written as it goes; appends made meanwhile queue behind it, so ids stay in append order.
+   * Its events are searchable once encoded, written and indexed ({@link flush} writes what is encoded).
    * @throws {TypeError} for an unknown event type or a malformed event.
    */
   append(events: readonly ProvenanceEventInput[]): number {
+    if (events.length >= LARGE_APPEND_EVENTS || this.#backlog.length > 0) {
+      // The only failure encodeEvent has for events the engine builds; checked before anything is kept.
+      for (const e of events) eventTypeIndex(e.eventType);
+      const first = this.#nextId;
+      this.#nextId += events.length;
+      if (events.length > 0) this.#backlog.push({ events, next: 0 });
+      this.#scheduleDrain();
+      return first;
+    }
     const first = this.#nextId;
     const out = this.#pending;
     const mark = out.length;
@@ -294,23 +322,67 @@ export class JournalWriter {
     const frameFirstId = this.#frameFirstId;
     const frameCount = this.#frameCount;
     try {
-      for (const e of events) {
-        if (this.#frameStart < 0) this.#beginFrame();
-        encodeEvent(out, e);
-        this.#frameCount++;
-        this.#nextId++;
-        if (out.length - this.#frameStart >= FRAME_TARGET_BYTES) this.#endFrame();
-      }
+      for (const e of events) this.#encode(e);
     } catch (error) {
       out.length = mark;
       this.#frameStart = frameStart;
       this.#frameFirstId = frameFirstId;
       this.#frameCount = frameCount;
       this.#nextId = first;
+      this.#encodeId = first;
       throw error;
     }
+    this.#nextId = this.#encodeId;
     if (out.length >= AUTO_FLUSH_BYTES) this.flush();
     return first;
+  }
+
+  /** Whether appended events are still waiting to be encoded. */
+  get encoding(): boolean {
+    return this.#backlog.length > 0;
+  }
+
+  #encode(e: ProvenanceEventInput): void {
+    const out = this.#pending;
+    if (this.#frameStart < 0) this.#beginFrame();
+    encodeEvent(out, e);
+    this.#frameCount++;
+    this.#encodeId++;
+    if (out.length - this.#frameStart >= FRAME_TARGET_BYTES) this.#endFrame();
+  }
+
+  #scheduleDrain(): void {
+    if (this.#draining || this.#backlog.length === 0) return;
+    this.#draining = true;
+    setImmediate(() => {
+      this.#draining = false;
+      if (this.#fd < 0) return;
+      try {
+        this.#drain(ENCODE_SLICE_EVENTS);
+        if (this.#backlog.length === 0) this.flush();
+      } catch (error) {
+        this.#options.onBackgroundError?.(error);
+      }
+      this.#scheduleDrain();
+    });
+  }
+
+  /** Encodes up to `limit` events of the backlog (all of it when Infinity), flushing every {@link AUTO_FLUSH_BYTES}. */
+  #drain(limit: number): void {
+    let budget = limit;
+    while (budget > 0) {
+      const head = this.#backlog[0];
+      if (head === undefined) return;
+      while (head.next < head.events.length && budget > 0) {
+        const e = head.events[head.next];
+        head.next++;
+        budget--;
+        // Checked when appended; an event that still fails is skipped, its id left unused.
+        if (e !== undefined) this.#encode(e);
+        if (this.#pending.length >= AUTO_FLUSH_BYTES) this.flush();
+      }
+      if (head.next >= head.events.length) this.#backlog.shift();
+    }
   }
 
   /** Writes pending frames to the current segment with one write. @throws on I/O errors (pending data is kept for a retry). */
@@ -322,14 +394,14 @@ export class JournalWriter {
     const segment = this.current;
     writeFully(this.#fd, out.buf, out.length, segment.bytes);
     segment.bytes += out.length;
-    this.#writtenId = this.#nextId - 1;
+    this.#writtenId = this.#encodeId - 1;
     out.reset(KEEP_BUFFER_BYTES);
     this.#options.onWritten(segment.firstId, segment.bytes, this.#writtenId);
   }
 
   /** Rolls over a non-empty segment older than the rollover age even when nothing is being written. */
   rollIfIdle(): void {
-    if (this.#pending.length > 0 || this.#frameStart >= 0 || !this.#rolloverDue()) return;
+    if (this.#pending.length > 0 || this.#frameStart >= 0 || this.#backlog.length > 0 || !this.#rolloverDue()) return;
     this.#roll();
     // Tells the indexer that the previous segment is complete.
     this.#options.onWritten(this.current.firstId, this.current.bytes, this.#writtenId);
@@ -365,6 +437,7 @@ export class JournalWriter {
   /** Flushes and closes the current segment. */
   close(): void {
     if (this.#fd < 0) return;
+    this.#drain(Number.POSITIVE_INFINITY);
     this.flush();
     for (const fd of this.#unsynced) fs.closeSync(fd);
     this.#unsynced = [];
@@ -399,7 +472,7 @@ export class JournalWriter {
     const out = this.#pending;
     out.ensure(FRAME_HEADER_BYTES);
     this.#frameStart = out.length;
-    this.#frameFirstId = this.#nextId;
+    this.#frameFirstId = this.#encodeId;
     this.#frameCount = 0;
     out.length += FRAME_HEADER_BYTES;
   }

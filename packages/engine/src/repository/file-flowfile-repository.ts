@@ -292,6 +292,10 @@ export class FileFlowFileRepository implements FlowFileRepository {
     this.#append(records);
   }
 
+  encodeFlowFiles(flowFiles: readonly FlowFileRecord[]): Uint8Array[] {
+    return this.#encoder.encodeFlowFiles(flowFiles);
+  }
+
   afterDurable(callback: () => void): void {
     this.#group.callbacks.push(callback);
     this.#schedule();

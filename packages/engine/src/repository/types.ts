@@ -32,7 +32,14 @@ export type RepositoryRecord =
    * The FlowFile now sits in `queueId` (created, moved, or changed). With `full: false` only the
    * queue changed since the last record of this FlowFile, and the record omits attributes and content.
    */
-  | { readonly type: 'put'; readonly queueId: string; readonly flowFile: FlowFileRecord; readonly full: boolean }
+  | {
+      readonly type: 'put';
+      readonly queueId: string;
+      readonly flowFile: FlowFileRecord;
+      readonly full: boolean;
+      /** The FlowFile as {@link FlowFileRepository.encodeFlowFiles} encoded it ahead of the commit (full puts). */
+      readonly encoded?: Uint8Array | undefined;
+    }
   /** The FlowFile's life ended (dropped, expired, sent away). */
   | { readonly type: 'delete'; readonly uuid: string }
   /** These FlowFiles left memory for a swap file; recovery finds them through `swap`. */
@@ -117,6 +124,13 @@ export interface FlowFileRepository {
   commit(records: readonly RepositoryRecord[]): Promise<void>;
   /** Like {@link commit} without a promise: for commits nobody waits on (the hot path). */
   commitNoWait(records: readonly RepositoryRecord[]): void;
+  /**
+   * Encodes FlowFiles ahead of a commit, in the order given, for `encoded` of their full puts. Only
+   * repositories that encode offer it: a session of tens of thousands of FlowFiles encodes them in
+   * slices, letting the event loop run in between, and the commit itself then only copies bytes.
+   * @throws {TypeError} when an id is too long to encode (the commit would refuse it too).
+   */
+  encodeFlowFiles?(flowFiles: readonly FlowFileRecord[]): Uint8Array[];
   /** Registers a callback for when everything committed so far is durable (used to release content). */
   afterDurable(callback: () => void): void;
   /** Writes FlowFiles to a new swap file (synchronously) and returns its reference. */

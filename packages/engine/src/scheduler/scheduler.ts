@@ -226,6 +226,18 @@ export class Scheduler {
     let didWork = false;
 
     const finish = (failed: boolean, error?: unknown): void => {
+      // A large session encodes its FlowFiles in slices first, letting other work run meanwhile.
+      if (!failed && session.commitsInSlices) {
+        session.prepareCommit().then(
+          () => complete(false),
+          (e: unknown) => complete(true, e),
+        );
+        return;
+      }
+      complete(failed, error);
+    };
+
+    const complete = (failed: boolean, error?: unknown): void => {
       if (!failed) {
         didWork = didWork || session.didWork;
         try {

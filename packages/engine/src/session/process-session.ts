@@ -36,6 +36,10 @@ const REMOVED = Symbol('removed');
 type Destination = string | typeof SELF | typeof REMOVED;
 
 const DEFAULT_MAX_READ = 64 * 1024 * 1024;
+/** Sessions holding at least this many FlowFiles encode them in slices before committing. */
+export const SLICED_COMMIT_RECORDS = 10_000;
+/** FlowFiles encoded between two turns of the event loop (about 10-20 ms of work). */
+const ENCODE_SLICE = 2_000;
 const COPY_CHUNK = 1024 * 1024;
 
 /** What the session needs from the engine. */
@@ -114,6 +118,8 @@ export class StandardProcessSession implements ProcessSession {
   #worked = false;
   #bytesRead = 0;
   #bytesWritten = 0;
+  /** FlowFile versions encoded ahead of a large commit (see {@link prepareCommit}). */
+  #encoded: Map<FlowFileRecord, Uint8Array> | undefined;
   readonly provenance: ProvenanceReporter;
   readonly state: SessionState;
 
@@ -669,8 +675,58 @@ export class StandardProcessSession implements ProcessSession {
   // ---- commit / rollback --------------------------------------------------------------------
 
   async commit(): Promise<void> {
+    if (this.commitsInSlices) await this.prepareCommit();
     const durable = this.#commit(true);
     if (durable !== undefined) await durable;
+  }
+
+  /** Whether the commit should be prepared with {@link prepareCommit} first (a large session). */
+  get commitsInSlices(): boolean {
+    return this.#records.size >= SLICED_COMMIT_RECORDS && this.#host.flowFiles.encodeFlowFiles !== undefined;
+  }
+
+  /**
+   * Encodes the FlowFile versions a large session will write to the FlowFile journal (and the
+   * attribute JSON its provenance events carry), a slice at a time with a turn of the event loop in between, so that committing tens of thousands of
+   * FlowFiles (a SplitText of a large file) does not stop everything else for seconds. The commit
+   * that follows copies those bytes and stays one atomic transaction. Nothing but this session's
+   * own FlowFiles is read; the processor must not use the session until the commit is done.
+   * @throws {TypeError} when a FlowFile cannot be encoded (the commit would refuse it too).
+   */
+  async prepareCommit(): Promise<void> {
+    const encode = this.#host.flowFiles.encodeFlowFiles?.bind(this.#host.flowFiles);
+    if (encode === undefined) return;
+    const encoded = new Map<FlowFileRecord, Uint8Array>();
+    let slice: FlowFileRecord[] = [];
+    const flush = (): void => {
+      const bytes = encode(slice);
+      for (let i = 0; i < slice.length; i++) {
+        const flowFile = slice[i];
+        const data = bytes[i];
+        if (flowFile !== undefined && data !== undefined) encoded.set(flowFile, data);
+      }
+      slice = [];
+    };
+    const outgoing = this.#node.outgoing;
+    let visited = 0;
+    for (const record of [...this.#records.values()]) {
+      const { destination, original, current } = record;
+      // Provenance events carry the attribute JSON (cached on the version): computed here too.
+      current.attributesJson();
+      visited++;
+      // Encoded: only versions written whole, going to a queue (not removed, not auto-terminated), new or changed.
+      const terminated =
+        destination === undefined ||
+        destination === REMOVED ||
+        (typeof destination === 'string' && (outgoing.get(destination)?.length ?? 0) === 0);
+      if (!terminated && changed(original, current)) slice.push(current);
+      if (slice.length >= ENCODE_SLICE || visited % (4 * ENCODE_SLICE) === 0) {
+        flush();
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    flush();
+    this.#encoded = encoded;
   }
 
   /** The framework's commit after onTrigger: durable at the next group flush, nobody waits. */
@@ -712,7 +768,7 @@ export class StandardProcessSession implements ProcessSession {
       if (original !== null && source !== null && original.claim !== null) releaseAfterDurable.push(original.claim.resourceId);
       const reverted = retried.get(current.uuid);
       if (reverted !== undefined && source !== null) {
-        walRecords.push({ type: 'put', queueId: source.id, flowFile: reverted, full: true });
+        walRecords.push({ type: 'put', queueId: source.id, flowFile: reverted, full: true, encoded: undefined });
         addTo(requeues, source, reverted);
         continue;
       }
@@ -741,7 +797,14 @@ export class StandardProcessSession implements ProcessSession {
       if (provenance) this.#deriveEvents(record, events, now, false, attributeOnly);
       if (destination === SELF) {
         if (source !== null) {
-          walRecords.push({ type: 'put', queueId: source.id, flowFile: current, full: changed(original, current) });
+          const full = changed(original, current);
+          walRecords.push({
+            type: 'put',
+            queueId: source.id,
+            flowFile: current,
+            full,
+            encoded: full ? this.#encoded?.get(current) : undefined,
+          });
           addTo(requeues, source, current);
         }
         continue;
@@ -759,7 +822,9 @@ export class StandardProcessSession implements ProcessSession {
           flowFile = new FlowFileRecord(cloneId, attributes, current.claim, current.entryDate, current.lineageStartDate);
           if (provenance) events.push(this.#event('CLONE', current, record, now, { childUuids: [cloneId] }));
         }
-        walRecords.push({ type: 'put', queueId: connection.id, flowFile, full: i > 0 || changed(original, flowFile) });
+        const full = i > 0 || changed(original, flowFile);
+        const encoded = full && i === 0 ? this.#encoded?.get(flowFile) : undefined;
+        walRecords.push({ type: 'put', queueId: connection.id, flowFile, full, encoded });
         puts.push([connection, flowFile]);
         outCount++;
         outBytes += flowFile.size;
@@ -987,6 +1052,7 @@ export class StandardProcessSession implements ProcessSession {
     this.#counters = undefined;
     this.#bytesRead = 0;
     this.#bytesWritten = 0;
+    this.#encoded = undefined;
   }
 }
 
