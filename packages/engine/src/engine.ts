@@ -1039,13 +1039,35 @@ export class Engine {
     }
     this.flowFiles.afterDurable(() => {
       this.#inTransit.delete(puts);
+      // Runs of FlowFiles for the same connection go in together (one notification, one swap check).
+      let run: FlowFileRecord[] = [];
+      let runConnection: ConnectionRuntime | undefined;
+      let failure: unknown;
+      const putRun = (): void => {
+        // A connection removed meanwhile cannot hold data (removal requires an empty queue, and
+        // in-transit FlowFiles count): guarded all the same.
+        if (runConnection !== undefined && this.#connections.get(runConnection.id) === runConnection) {
+          try {
+            runConnection.queue.putAll(run);
+          } catch (error) {
+            // A swap file that could not be written: the FlowFiles stay queued in memory; the
+            // other connections still get theirs, and the error is reported after.
+            failure ??= error;
+          }
+        }
+        run = [];
+      };
       for (const [connection, flowFile] of puts) {
         connection.inTransitCount--;
         connection.inTransitBytes -= flowFile.size;
-        // A connection removed meanwhile cannot hold data (removal requires an empty queue, and
-        // in-transit FlowFiles count): guarded all the same.
-        if (this.#connections.get(connection.id) === connection) connection.queue.put(flowFile);
+        if (connection !== runConnection) {
+          putRun();
+          runConnection = connection;
+        }
+        run.push(flowFile);
       }
+      putRun();
+      if (failure !== undefined) throw failure;
     });
   }
 

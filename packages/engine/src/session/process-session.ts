@@ -40,6 +40,8 @@ const DEFAULT_MAX_READ = 64 * 1024 * 1024;
 export const SLICED_COMMIT_RECORDS = 10_000;
 /** FlowFiles encoded between two turns of the event loop (about 10-20 ms of work). */
 const ENCODE_SLICE = 2_000;
+/** FlowFiles planned (journal records, events, queue moves) between two turns of the event loop. */
+const PLAN_SLICE = 5_000;
 const COPY_CHUNK = 1024 * 1024;
 
 /** What the session needs from the engine. */
@@ -96,6 +98,26 @@ interface EventExtra {
   readonly reported?: ReportedEvent;
 }
 
+/** What a commit writes and moves, worked out from the session's records (see #planRecord). */
+interface CommitPlan {
+  readonly now: number;
+  /** The wiring it was planned with: a rewire of the flow meanwhile makes it stale. */
+  readonly outgoing: ProcessorNode['outgoing'];
+  readonly retried: Map<string, FlowFileRecord>;
+  readonly walRecords: RepositoryRecord[];
+  readonly events: ProvenanceEventInput[];
+  /** A FlowFile's DROP is its last event: after what the processor reported (a PutFile's SEND). */
+  readonly drops: ProvenanceEventInput[];
+  readonly puts: Array<[ConnectionRuntime, FlowFileRecord]>;
+  readonly requeues: Map<ConnectionRuntime, FlowFileRecord[]>;
+  readonly acks: Map<ConnectionRuntime, FlowFileRecord[]>;
+  readonly forks: Map<string, string[]>;
+  readonly releaseAfterDurable: string[];
+  readonly attributeOnly: SessionRecord[];
+  outCount: number;
+  outBytes: number;
+}
+
 /**
  * The transaction of one processor invocation (NiFi's StandardProcessSession): tracks every
  * FlowFile taken or created, buffers state changes and provenance, and on commit writes one
@@ -120,6 +142,8 @@ export class StandardProcessSession implements ProcessSession {
   #bytesWritten = 0;
   /** FlowFile versions encoded ahead of a large commit (see {@link prepareCommit}). */
   #encoded: Map<FlowFileRecord, Uint8Array> | undefined;
+  /** The plan of a large commit, made in slices by {@link prepareCommit}. */
+  #prepared: CommitPlan | undefined;
   readonly provenance: ProvenanceReporter;
   readonly state: SessionState;
 
@@ -686,16 +710,20 @@ export class StandardProcessSession implements ProcessSession {
   }
 
   /**
-   * Encodes the FlowFile versions a large session will write to the FlowFile journal (and the
-   * attribute JSON its provenance events carry), a slice at a time with a turn of the event loop in between, so that committing tens of thousands of
-   * FlowFiles (a SplitText of a large file) does not stop everything else for seconds. The commit
-   * that follows copies those bytes and stays one atomic transaction. Nothing but this session's
-   * own FlowFiles is read; the processor must not use the session until the commit is done.
-   * @throws {TypeError} when a FlowFile cannot be encoded (the commit would refuse it too).
+   * Prepares a large session's commit a slice at a time, with a turn of the event loop in between,
+   * so that committing tens of thousands of FlowFiles (a SplitText of a large file) does not stop
+   * everything else for seconds: encodes the FlowFile versions the journal will hold (and the
+   * attribute JSON the provenance events carry), then plans the journal records, events and queue
+   * moves. The commit that follows applies the plan as one atomic transaction (planned again if the
+   * flow was rewired meanwhile). Nothing but this session's own FlowFiles is read; the processor
+   * must not use the session until the commit is done.
+   * @throws {FlowFileHandlingError} when a FlowFile was not routed; TypeError when one cannot be encoded.
    */
   async prepareCommit(): Promise<void> {
     const encode = this.#host.flowFiles.encodeFlowFiles?.bind(this.#host.flowFiles);
     if (encode === undefined) return;
+    this.#checkRouted();
+    const turn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
     const encoded = new Map<FlowFileRecord, Uint8Array>();
     let slice: FlowFileRecord[] = [];
     const flush = (): void => {
@@ -708,8 +736,9 @@ export class StandardProcessSession implements ProcessSession {
       slice = [];
     };
     const outgoing = this.#node.outgoing;
+    const records = [...this.#records.values()];
     let visited = 0;
-    for (const record of [...this.#records.values()]) {
+    for (const record of records) {
       const { destination, original, current } = record;
       // Provenance events carry the attribute JSON (cached on the version): computed here too.
       current.attributesJson();
@@ -722,11 +751,19 @@ export class StandardProcessSession implements ProcessSession {
       if (!terminated && changed(original, current)) slice.push(current);
       if (slice.length >= ENCODE_SLICE || visited % (4 * ENCODE_SLICE) === 0) {
         flush();
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await turn();
       }
     }
     flush();
     this.#encoded = encoded;
+    // Then the plan (journal records, events, queue moves), a slice at a time too.
+    const plan = this.#newPlan(Date.now());
+    visited = 0;
+    for (const record of [...this.#records.values()]) {
+      this.#planRecord(plan, record);
+      if (++visited % PLAN_SLICE === 0) await turn();
+    }
+    this.#prepared = plan;
   }
 
   /** The framework's commit after onTrigger: durable at the next group flush, nobody waits. */
@@ -734,102 +771,125 @@ export class StandardProcessSession implements ProcessSession {
     this.#commit(false);
   }
 
-  #commit(wait: boolean): Promise<void> | undefined {
-    const node = this.#node;
+  /** @throws {FlowFileHandlingError} when a FlowFile of the session was neither transferred nor removed. */
+  #checkRouted(): void {
     for (const record of this.#records.values()) {
       if (record.destination === undefined) {
         const what = record.origin === 'queue' ? 'taken from a queue' : 'created';
         throw new FlowFileHandlingError(
-          `FlowFile ${record.current.uuid} (${what} in this session) was neither transferred nor removed; ${node.type} must route every FlowFile it handles`,
+          `FlowFile ${record.current.uuid} (${what} in this session) was neither transferred nor removed; ${this.#node.type} must route every FlowFile it handles`,
         );
       }
     }
-    const now = Date.now();
-    const host = this.#host;
-    const provenance = host.provenanceEnabled;
-    const retried = this.#applyRetries(now);
-    const walRecords: RepositoryRecord[] = [];
-    const events: ProvenanceEventInput[] = [];
-    // A FlowFile's DROP is its last event: after what the processor reported (a PutFile's SEND).
-    const drops: ProvenanceEventInput[] = [];
-    const puts: Array<[ConnectionRuntime, FlowFileRecord]> = [];
-    const requeues = new Map<ConnectionRuntime, FlowFileRecord[]>();
-    const acks = new Map<ConnectionRuntime, FlowFileRecord[]>();
-    const forks = new Map<string, string[]>();
-    const releaseAfterDurable: string[] = [];
-    const attributeOnly: SessionRecord[] = [];
-    let outCount = 0;
-    let outBytes = 0;
+  }
 
-    for (const record of this.#records.values()) {
-      const { original, source, destination } = record;
-      const current = record.current;
-      // The taken version's reference ends with this transaction, whatever happens to the FlowFile.
-      if (original !== null && source !== null && original.claim !== null) releaseAfterDurable.push(original.claim.resourceId);
-      const reverted = retried.get(current.uuid);
-      if (reverted !== undefined && source !== null) {
-        walRecords.push({ type: 'put', queueId: source.id, flowFile: reverted, full: true, encoded: undefined });
-        addTo(requeues, source, reverted);
-        continue;
-      }
-      // A FlowFile going back to its own queue is requeued (it is still in flight there), not acknowledged.
-      if (original !== null && source !== null && destination !== SELF) addTo(acks, source, original);
-      if (provenance) {
-        if (record.origin === 'fork' && record.parents[0] !== undefined) addTo(forks, record.parents[0], current.uuid);
-        if (record.origin === 'clone' && record.parents[0] !== undefined) {
-          const parent = this.#records.get(record.parents[0]);
-          if (parent !== undefined)
-            events.push(this.#event('CLONE', parent.current, parent, now, { childUuids: [current.uuid] }));
-        }
-      }
-      const terminated =
-        destination === REMOVED || (typeof destination === 'string' && (node.outgoing.get(destination)?.length ?? 0) === 0);
-      if (terminated) {
-        if (original !== null) walRecords.push({ type: 'delete', uuid: current.uuid });
-        if (provenance) {
-          this.#deriveEvents(record, events, now, true, attributeOnly);
-          const details =
-            destination === REMOVED ? `Removed by ${node.name}` : `Auto-Terminated by ${String(destination)} Relationship`;
-          drops.push(this.#event('DROP', current, record, now, { details }));
-        }
-        continue;
-      }
-      if (provenance) this.#deriveEvents(record, events, now, false, attributeOnly);
-      if (destination === SELF) {
-        if (source !== null) {
-          const full = changed(original, current);
-          walRecords.push({
-            type: 'put',
-            queueId: source.id,
-            flowFile: current,
-            full,
-            encoded: full ? this.#encoded?.get(current) : undefined,
-          });
-          addTo(requeues, source, current);
-        }
-        continue;
-      }
-      const connections = node.outgoing.get(String(destination)) ?? [];
-      for (let i = 0; i < connections.length; i++) {
-        const connection = connections[i];
-        if (connection === undefined) continue;
-        let flowFile = current;
-        if (i > 0) {
-          // Each further connection of the relationship gets a clone (NiFi: CLONE, same content).
-          const cloneId = uuidv7(now);
-          const attributes = new Map(current.attributes);
-          attributes.set('uuid', cloneId);
-          flowFile = new FlowFileRecord(cloneId, attributes, current.claim, current.entryDate, current.lineageStartDate);
-          if (provenance) events.push(this.#event('CLONE', current, record, now, { childUuids: [cloneId] }));
-        }
-        const full = i > 0 || changed(original, flowFile);
-        const encoded = full && i === 0 ? this.#encoded?.get(flowFile) : undefined;
-        walRecords.push({ type: 'put', queueId: connection.id, flowFile, full, encoded });
-        puts.push([connection, flowFile]);
-        outCount++;
-        outBytes += flowFile.size;
+  /** A plan for the records about to be visited (retries applied first: they take records out). */
+  #newPlan(now: number): CommitPlan {
+    return {
+      now,
+      outgoing: this.#node.outgoing,
+      retried: this.#applyRetries(now),
+      walRecords: [],
+      events: [],
+      drops: [],
+      puts: [],
+      requeues: new Map(),
+      acks: new Map(),
+      forks: new Map(),
+      releaseAfterDurable: [],
+      attributeOnly: [],
+      outCount: 0,
+      outBytes: 0,
+    };
+  }
+
+  /** What committing one FlowFile of the session takes: journal records, events, queue moves. */
+  #planRecord(plan: CommitPlan, record: SessionRecord): void {
+    const { now, walRecords, events } = plan;
+    const node = this.#node;
+    const provenance = this.#host.provenanceEnabled;
+    const { original, source, destination } = record;
+    const current = record.current;
+    // The taken version's reference ends with this transaction, whatever happens to the FlowFile.
+    if (original !== null && source !== null && original.claim !== null) plan.releaseAfterDurable.push(original.claim.resourceId);
+    const reverted = plan.retried.get(current.uuid);
+    if (reverted !== undefined && source !== null) {
+      walRecords.push({ type: 'put', queueId: source.id, flowFile: reverted, full: true, encoded: undefined });
+      addTo(plan.requeues, source, reverted);
+      return;
+    }
+    // A FlowFile going back to its own queue is requeued (it is still in flight there), not acknowledged.
+    if (original !== null && source !== null && destination !== SELF) addTo(plan.acks, source, original);
+    if (provenance) {
+      if (record.origin === 'fork' && record.parents[0] !== undefined) addTo(plan.forks, record.parents[0], current.uuid);
+      if (record.origin === 'clone' && record.parents[0] !== undefined) {
+        const parent = this.#records.get(record.parents[0]);
+        if (parent !== undefined) events.push(this.#event('CLONE', parent.current, parent, now, { childUuids: [current.uuid] }));
       }
     }
+    const terminated =
+      destination === REMOVED || (typeof destination === 'string' && (plan.outgoing.get(destination)?.length ?? 0) === 0);
+    if (terminated) {
+      if (original !== null) walRecords.push({ type: 'delete', uuid: current.uuid });
+      if (provenance) {
+        this.#deriveEvents(record, events, now, true, plan.attributeOnly);
+        const details =
+          destination === REMOVED ? `Removed by ${node.name}` : `Auto-Terminated by ${String(destination)} Relationship`;
+        plan.drops.push(this.#event('DROP', current, record, now, { details }));
+      }
+      return;
+    }
+    if (provenance) this.#deriveEvents(record, events, now, false, plan.attributeOnly);
+    if (destination === SELF) {
+      if (source !== null) {
+        const full = changed(original, current);
+        walRecords.push({
+          type: 'put',
+          queueId: source.id,
+          flowFile: current,
+          full,
+          encoded: full ? this.#encoded?.get(current) : undefined,
+        });
+        addTo(plan.requeues, source, current);
+      }
+      return;
+    }
+    const connections = plan.outgoing.get(String(destination)) ?? [];
+    for (let i = 0; i < connections.length; i++) {
+      const connection = connections[i];
+      if (connection === undefined) continue;
+      let flowFile = current;
+      if (i > 0) {
+        // Each further connection of the relationship gets a clone (NiFi: CLONE, same content).
+        const cloneId = uuidv7(now);
+        const attributes = new Map(current.attributes);
+        attributes.set('uuid', cloneId);
+        flowFile = new FlowFileRecord(cloneId, attributes, current.claim, current.entryDate, current.lineageStartDate);
+        if (provenance) events.push(this.#event('CLONE', current, record, now, { childUuids: [cloneId] }));
+      }
+      const full = i > 0 || changed(original, flowFile);
+      const encoded = full && i === 0 ? this.#encoded?.get(flowFile) : undefined;
+      walRecords.push({ type: 'put', queueId: connection.id, flowFile, full, encoded });
+      plan.puts.push([connection, flowFile]);
+      plan.outCount++;
+      plan.outBytes += flowFile.size;
+    }
+  }
+
+  #commit(wait: boolean): Promise<void> | undefined {
+    this.#checkRouted();
+    const node = this.#node;
+    const host = this.#host;
+    const provenance = host.provenanceEnabled;
+    // A plan prepared in slices holds unless the flow was rewired meanwhile (then it is made again).
+    let plan = this.#prepared;
+    this.#prepared = undefined;
+    if (plan === undefined || plan.outgoing !== node.outgoing) {
+      plan = this.#newPlan(Date.now());
+      for (const record of this.#records.values()) this.#planRecord(plan, record);
+    }
+    const { now, retried, walRecords, events, drops, puts, requeues, acks, forks, releaseAfterDurable, attributeOnly } = plan;
+    const { outCount, outBytes } = plan;
     if (provenance) {
       for (const [parent, children] of forks) {
         const parentRecord = this.#records.get(parent);
@@ -1053,6 +1113,7 @@ export class StandardProcessSession implements ProcessSession {
     this.#bytesRead = 0;
     this.#bytesWritten = 0;
     this.#encoded = undefined;
+    this.#prepared = undefined;
   }
 }
 
