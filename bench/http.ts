@@ -28,6 +28,8 @@ interface ClientResult {
   readonly p99Ms: number;
   /** CPU time of the server's process (all its threads) per answered request, in µs. */
   serverCpuMicrosPerRequest?: number;
+  /** CPU time of the load generator per answered request, in µs: it shares the machine's cores. */
+  readonly clientCpuMicrosPerRequest: number;
 }
 
 /** Runs the client and adds the CPU this process (the server under test) spent per answered request. */
@@ -53,6 +55,7 @@ async function client(port: number, path: string, seconds: number, connections: 
     body,
   ]);
   const warmupMs = 1000;
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const measureFrom = started + warmupMs;
   const measureUntil = measureFrom + seconds * 1000;
@@ -110,7 +113,10 @@ async function client(port: number, path: string, seconds: number, connections: 
   await Promise.all(Array.from({ length: connections }, run));
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? 0;
-  return { requests, seconds, statuses, errors, p50Ms: at(0.5), p99Ms: at(0.99) };
+  const cpu = process.cpuUsage(cpuBefore);
+  const answered = Math.max(1, (requests * (seconds + warmupMs / 1000)) / seconds);
+  const clientCpuMicrosPerRequest = Math.round((cpu.user + cpu.system) / answered);
+  return { requests, seconds, statuses, errors, p50Ms: at(0.5), p99Ms: at(0.99), clientCpuMicrosPerRequest };
 }
 
 function runClient(port: number, path: string, seconds: number, connections: number, size: number): Promise<ClientResult> {
@@ -261,6 +267,10 @@ async function main(): Promise<void> {
       // CPU of the server process per answered request (medians): steadier than rates on a shared machine.
       bareCpuMicrosPerRequest: median(bareRounds.map((r) => r.serverCpuMicrosPerRequest ?? 0)),
       listenHttpCpuMicrosPerRequest: median(sluiceRounds.map((r) => r.serverCpuMicrosPerRequest ?? 0)),
+      clientCpuMicrosPerRequest: {
+        bare: median(bareRounds.map((r) => r.clientCpuMicrosPerRequest)),
+        listenHttp: median(sluiceRounds.map((r) => r.clientCpuMicrosPerRequest)),
+      },
       bareRounds: bareRounds.map(rate),
       listenHttpRounds: sluiceRounds.map(rate),
       volatileProvenanceRequestsPerSecond: median(volatileRounds.map(rate)),
