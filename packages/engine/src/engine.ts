@@ -118,6 +118,15 @@ export class ConflictError extends Error {
   override readonly name = 'ConflictError';
 }
 
+/** A commit's FlowFiles on their way into their queues; `next` is the first not placed yet. */
+interface Placement {
+  readonly puts: ReadonlyArray<readonly [ConnectionRuntime, FlowFileRecord]>;
+  next: number;
+}
+
+/** FlowFiles put into queues per turn of the event loop once their commit is durable. */
+const PLACE_SLICE = 20_000;
+
 interface FlatComponent {
   readonly kind: NodeKind;
   readonly groupId: string;
@@ -1022,27 +1031,55 @@ export class Engine {
     return orphans;
   }
 
-  /** Committed FlowFiles waiting for their transaction to be durable before entering their queues. */
-  readonly #inTransit = new Set<ReadonlyArray<readonly [ConnectionRuntime, FlowFileRecord]>>();
+  /**
+   * Committed FlowFiles not in their queues yet: waiting for their transaction to be durable, then
+   * entering their queues from `next` on (see {@link #placeSome}). Checkpoints count them.
+   */
+  readonly #inTransit = new Set<Placement>();
+  /** Durable placements entering their queues, in commit order. */
+  readonly #placing: Placement[] = [];
+  #placeScheduled = false;
+  /** Resolved once nothing durable is waiting to enter a queue (see {@link settle}). */
+  #placedWaiters: Array<() => void> = [];
 
   #inTransitCount(connection: ConnectionRuntime): number {
     let n = 0;
-    for (const puts of this.#inTransit) for (const [c] of puts) if (c === connection) n++;
+    for (const p of this.#inTransit) for (let i = p.next; i < p.puts.length; i++) if (p.puts[i]?.[0] === connection) n++;
     return n;
   }
 
   #place(puts: ReadonlyArray<readonly [ConnectionRuntime, FlowFileRecord]>): void {
-    this.#inTransit.add(puts);
+    const placement: Placement = { puts, next: 0 };
+    this.#inTransit.add(placement);
     for (const [connection, flowFile] of puts) {
       connection.inTransitCount++;
       connection.inTransitBytes += flowFile.size;
     }
     this.flowFiles.afterDurable(() => {
-      this.#inTransit.delete(puts);
-      // Runs of FlowFiles for the same connection go in together (one notification, one swap check).
+      this.#placing.push(placement);
+      // Nothing ahead of it: in now (a large commit's first slice). Otherwise it waits its turn,
+      // so FlowFiles never overtake those of an earlier commit.
+      if (this.#placing.length === 1 && !this.#placeScheduled) this.#placeSome();
+    });
+  }
+
+  /**
+   * Puts up to {@link PLACE_SLICE} durable FlowFiles into their queues, runs for the same connection
+   * together (one notification, one swap check); what is left goes in on the next turn of the event
+   * loop, so a commit of hundreds of thousands of FlowFiles (with the swap files it makes) does not
+   * stop everything else.
+   */
+  #placeSome(): void {
+    this.#placeScheduled = false;
+    let budget = PLACE_SLICE;
+    let failure: unknown;
+    while (budget > 0) {
+      const head = this.#placing[0];
+      if (head === undefined) break;
+      const { puts } = head;
+      const end = Math.min(puts.length, head.next + budget);
       let run: FlowFileRecord[] = [];
       let runConnection: ConnectionRuntime | undefined;
-      let failure: unknown;
       const putRun = (): void => {
         // A connection removed meanwhile cannot hold data (removal requires an empty queue, and
         // in-transit FlowFiles count): guarded all the same.
@@ -1050,14 +1087,16 @@ export class Engine {
           try {
             runConnection.queue.putAll(run);
           } catch (error) {
-            // A swap file that could not be written: the FlowFiles stay queued in memory; the
-            // other connections still get theirs, and the error is reported after.
+            // A swap file that could not be written: the FlowFiles stay queued in memory.
             failure ??= error;
           }
         }
         run = [];
       };
-      for (const [connection, flowFile] of puts) {
+      for (let i = head.next; i < end; i++) {
+        const entry = puts[i];
+        if (entry === undefined) continue;
+        const [connection, flowFile] = entry;
         connection.inTransitCount--;
         connection.inTransitBytes -= flowFile.size;
         if (connection !== runConnection) {
@@ -1067,8 +1106,26 @@ export class Engine {
         run.push(flowFile);
       }
       putRun();
-      if (failure !== undefined) throw failure;
-    });
+      budget -= end - head.next;
+      head.next = end;
+      if (head.next >= puts.length) {
+        this.#placing.shift();
+        this.#inTransit.delete(head);
+      }
+    }
+    if (this.#placing.length > 0) {
+      this.#placeScheduled = true;
+      setImmediate(() => this.#placeSome());
+    } else if (this.#placedWaiters.length > 0) {
+      const waiters = this.#placedWaiters;
+      this.#placedWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+    if (failure !== undefined) {
+      const message = `FlowFiles could not be swapped out of memory (they stay queued in memory): ${failure instanceof Error ? failure.message : String(failure)}`;
+      this.bulletins.add({ level: 'ERROR', message });
+      this.#log({ level: 'ERROR', message, error: failure });
+    }
   }
 
   #claimantCounts(): Map<string, number> {
@@ -1086,8 +1143,11 @@ export class Engine {
 
   *#snapshot(): Iterable<QueueSnapshot> {
     const transit = new Map<string, FlowFileRecord[]>();
-    for (const puts of this.#inTransit) {
-      for (const [connection, flowFile] of puts) {
+    for (const { puts, next } of this.#inTransit) {
+      for (let i = next; i < puts.length; i++) {
+        const entry = puts[i];
+        if (entry === undefined) continue;
+        const [connection, flowFile] = entry;
         const list = transit.get(connection.id);
         if (list === undefined) transit.set(connection.id, [flowFile]);
         else list.push(flowFile);
@@ -1278,7 +1338,12 @@ export class Engine {
 
   /** Resolves once everything committed so far is durable and in its queue. */
   settle(): Promise<void> {
-    return new Promise((resolve) => this.flowFiles.afterDurable(resolve));
+    return new Promise((resolve) =>
+      this.flowFiles.afterDurable(() => {
+        if (this.#placing.length === 0) resolve();
+        else this.#placedWaiters.push(resolve);
+      }),
+    );
   }
 
   /**
@@ -1624,6 +1689,8 @@ export class Engine {
     await Promise.all(nodes.filter((n) => n.isSource).map((n) => this.#stopNode(n)));
     await Promise.all(nodes.map((n) => this.#stopNode(n)));
     this.scheduler.stop();
+    // Durable FlowFiles still entering their queues go in first (a checkpoint would keep them anyway).
+    if (this.#placing.length > 0) await new Promise<void>((resolve) => this.#placedWaiters.push(resolve));
     for (const service of this.#services.values()) await service.disable();
     await this.flowFiles.close();
     await this.provenance.close();

@@ -44,12 +44,18 @@ async function allEvents(engine: Engine, query: ProvenanceQuery): Promise<Proven
   return out.reverse();
 }
 
-/** Makes FLOWFILES FlowFiles in one session, once (a SplitText of a large file does the same). */
-function burst(state: { triggered: boolean }) {
+/** Makes FLOWFILES FlowFiles in one session (a SplitText of a large file does the same), then one more. */
+function burst(state: { triggered: boolean; late?: boolean }) {
   return testProcessor(
     'Burst',
     (session) => {
-      if (state.triggered) return;
+      if (state.triggered) {
+        if (state.late === false) {
+          state.late = true;
+          session.transfer(session.putAttribute(session.write(session.create(), 'late'), 'i', 'late'), 'success');
+        }
+        return;
+      }
       state.triggered = true;
       for (let i = 0; i < FLOWFILES; i++) {
         const ff = session.write(session.create(), `line ${i}`);
@@ -90,33 +96,38 @@ const burstFlow = (autoTerminate: boolean) =>
 describe('a session of tens of thousands of FlowFiles', () => {
   it('commits in slices while the event loop keeps running, as one transaction that survives a restart', async () => {
     const dataDir = h.dir();
-    const state = { triggered: false };
+    const state = { triggered: false, late: false };
     const engine = await h.open('durable', [burst(state)], { dataDir });
     await engine.applyFlow(burstFlow(false));
     const loop = turns();
     await engine.startComponent('burst');
-    await until(() => depth(engine, 'q') === FLOWFILES, 'the burst in its queue', 60_000);
+    await until(() => depth(engine, 'q') === FLOWFILES + 1, 'the burst in its queue', 60_000);
     loop.stop();
     // A commit done in one go lets the loop turn only a couple of times between trigger and queue;
     // encoded in slices of 2,000 FlowFiles (and provenance in slices of 4,096 events), it turns at
     // least once per slice.
     expect(loop.count).toBeGreaterThanOrEqual(FLOWFILES / 2_000);
     await engine.stopComponent('burst');
+    // The burst entered its queue a slice at a time; the FlowFile committed after it still comes after it.
+    const order = engine.listQueue('q', 0, FLOWFILES + 1).map((e) => e.flowFile.attributes.get('i'));
+    expect(order).toEqual([...Array.from({ length: FLOWFILES }, (_, i) => String(i)), 'late']);
 
     const created = await allEvents(engine, { eventType: 'CREATE' });
-    expect(created).toHaveLength(FLOWFILES);
-    // Ids keep the order the session reported them in.
-    expect(created.map((e) => e.attributes.get('i'))).toEqual(Array.from({ length: FLOWFILES }, (_, i) => String(i)));
+    // Ids keep the order the session reported them in; the later commit's event comes after.
+    expect(created.map((e) => e.attributes.get('i'))).toEqual([
+      ...Array.from({ length: FLOWFILES }, (_, i) => String(i)),
+      'late',
+    ]);
     await engine.shutdown();
 
     const again = await h.open('durable', [burst({ triggered: true })], { dataDir });
     await again.applyFlow(burstFlow(false));
     const restored = queued(again, 'q');
-    expect(restored).toHaveLength(FLOWFILES);
+    expect(restored).toHaveLength(FLOWFILES + 1);
     const byIndex = new Map(restored.map((f) => [f.attributes.get('i'), f.text]));
     expect(byIndex.get('0')).toBe('line 0');
     expect(byIndex.get(String(FLOWFILES - 1))).toBe(`line ${FLOWFILES - 1}`);
-    expect(byIndex.size).toBe(FLOWFILES);
+    expect(byIndex.size).toBe(FLOWFILES + 1);
   });
 
   it('auto-terminated: every CREATE comes before its DROP, and a shutdown right after writes every event', async () => {
