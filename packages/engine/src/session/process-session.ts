@@ -73,6 +73,9 @@ interface SessionRecord {
   /** How it came to exist in this session. */
   readonly origin: 'queue' | 'create' | 'fork' | 'join' | 'clone';
   readonly parents: readonly string[];
+  /** The version {@link encoded} holds, encoded ahead of a large commit (see prepareCommit). */
+  encodedVersion: FlowFileRecord | undefined;
+  encoded: Uint8Array | undefined;
 }
 
 /** An event a processor reported. Every field is always present (V8 keeps one object shape). */
@@ -140,8 +143,6 @@ export class StandardProcessSession implements ProcessSession {
   #worked = false;
   #bytesRead = 0;
   #bytesWritten = 0;
-  /** FlowFile versions encoded ahead of a large commit (see {@link prepareCommit}). */
-  #encoded: Map<FlowFileRecord, Uint8Array> | undefined;
   /** The plan of a large commit, made in slices by {@link prepareCommit}. */
   #prepared: CommitPlan | undefined;
   readonly provenance: ProvenanceReporter;
@@ -213,6 +214,8 @@ export class StandardProcessSession implements ProcessSession {
       reported: null,
       origin: 'queue',
       parents: [],
+      encodedVersion: undefined,
+      encoded: undefined,
     });
     this.#worked = true;
   }
@@ -308,6 +311,8 @@ export class StandardProcessSession implements ProcessSession {
       reported: null,
       origin,
       parents,
+      encodedVersion: undefined,
+      encoded: undefined,
     });
     this.#worked = true;
     return record;
@@ -720,50 +725,60 @@ export class StandardProcessSession implements ProcessSession {
    * @throws {FlowFileHandlingError} when a FlowFile was not routed; TypeError when one cannot be encoded.
    */
   async prepareCommit(): Promise<void> {
-    const encode = this.#host.flowFiles.encodeFlowFiles?.bind(this.#host.flowFiles);
-    if (encode === undefined) return;
+    const flowFiles = this.#host.flowFiles;
+    if (flowFiles.encodeFlowFiles === undefined) return;
     this.#checkRouted();
     const turn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
-    const encoded = new Map<FlowFileRecord, Uint8Array>();
-    let slice: FlowFileRecord[] = [];
-    const flush = (): void => {
-      const bytes = encode(slice);
-      for (let i = 0; i < slice.length; i++) {
-        const flowFile = slice[i];
-        const data = bytes[i];
-        if (flowFile !== undefined && data !== undefined) encoded.set(flowFile, data);
-      }
-      slice = [];
-    };
-    const outgoing = this.#node.outgoing;
+    // The loops live in plain methods (optimized like any hot code); this one only takes turns.
     const records = [...this.#records.values()];
-    let visited = 0;
-    for (const record of records) {
+    for (let from = 0; from < records.length; from += ENCODE_SLICE) {
+      this.#encodeAhead(records, from, Math.min(records.length, from + ENCODE_SLICE));
+      await turn();
+    }
+    // Then the plan (journal records, events, queue moves), a slice at a time too.
+    const plan = this.#newPlan(Date.now());
+    const planned = [...this.#records.values()];
+    for (let from = 0; from < planned.length; from += PLAN_SLICE) {
+      this.#planRange(plan, planned, from, Math.min(planned.length, from + PLAN_SLICE));
+      await turn();
+    }
+    this.#prepared = plan;
+  }
+
+  /** Encodes the versions of records[from, to) the journal will hold whole, and their attribute JSON. */
+  #encodeAhead(records: readonly SessionRecord[], from: number, to: number): void {
+    const outgoing = this.#node.outgoing;
+    const encoding: SessionRecord[] = [];
+    const versions: FlowFileRecord[] = [];
+    for (let i = from; i < to; i++) {
+      const record = records[i];
+      if (record === undefined) continue;
       const { destination, original, current } = record;
       // Provenance events carry the attribute JSON (cached on the version): computed here too.
       current.attributesJson();
-      visited++;
       // Encoded: only versions written whole, going to a queue (not removed, not auto-terminated), new or changed.
       const terminated =
         destination === undefined ||
         destination === REMOVED ||
         (typeof destination === 'string' && (outgoing.get(destination)?.length ?? 0) === 0);
-      if (!terminated && changed(original, current)) slice.push(current);
-      if (slice.length >= ENCODE_SLICE || visited % (4 * ENCODE_SLICE) === 0) {
-        flush();
-        await turn();
-      }
+      if (terminated || !changed(original, current)) continue;
+      encoding.push(record);
+      versions.push(current);
     }
-    flush();
-    this.#encoded = encoded;
-    // Then the plan (journal records, events, queue moves), a slice at a time too.
-    const plan = this.#newPlan(Date.now());
-    visited = 0;
-    for (const record of [...this.#records.values()]) {
-      this.#planRecord(plan, record);
-      if (++visited % PLAN_SLICE === 0) await turn();
+    const bytes = this.#host.flowFiles.encodeFlowFiles?.(versions) ?? [];
+    for (let i = 0; i < encoding.length; i++) {
+      const record = encoding[i];
+      if (record === undefined) continue;
+      record.encodedVersion = versions[i];
+      record.encoded = bytes[i];
     }
-    this.#prepared = plan;
+  }
+
+  #planRange(plan: CommitPlan, records: readonly SessionRecord[], from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      const record = records[i];
+      if (record !== undefined) this.#planRecord(plan, record);
+    }
   }
 
   /** The framework's commit after onTrigger: durable at the next group flush, nobody waits. */
@@ -848,7 +863,7 @@ export class StandardProcessSession implements ProcessSession {
           queueId: source.id,
           flowFile: current,
           full,
-          encoded: full ? this.#encoded?.get(current) : undefined,
+          encoded: full && record.encodedVersion === current ? record.encoded : undefined,
         });
         addTo(plan.requeues, source, current);
       }
@@ -868,7 +883,7 @@ export class StandardProcessSession implements ProcessSession {
         if (provenance) events.push(this.#event('CLONE', current, record, now, { childUuids: [cloneId] }));
       }
       const full = i > 0 || changed(original, flowFile);
-      const encoded = full && i === 0 ? this.#encoded?.get(flowFile) : undefined;
+      const encoded = full && i === 0 && record.encodedVersion === flowFile ? record.encoded : undefined;
       walRecords.push({ type: 'put', queueId: connection.id, flowFile, full, encoded });
       plan.puts.push([connection, flowFile]);
       plan.outCount++;
@@ -1112,7 +1127,6 @@ export class StandardProcessSession implements ProcessSession {
     this.#counters = undefined;
     this.#bytesRead = 0;
     this.#bytesWritten = 0;
-    this.#encoded = undefined;
     this.#prepared = undefined;
   }
 }
