@@ -737,7 +737,8 @@ export class StandardProcessSession implements ProcessSession {
     }
     // Then the plan (journal records, events, queue moves), a slice at a time too.
     const plan = this.#newPlan(Date.now());
-    const planned = [...this.#records.values()];
+    // Retries may have taken records out (children of a FlowFile going back to its queue).
+    const planned = plan.retried.size === 0 ? records : [...this.#records.values()];
     for (let from = 0; from < planned.length; from += PLAN_SLICE) {
       this.#planRange(plan, planned, from, Math.min(planned.length, from + PLAN_SLICE));
       await turn();
