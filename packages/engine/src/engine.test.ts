@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FlowValidationError } from './index.ts';
 import {
   connection,
@@ -7,7 +7,6 @@ import {
   depth,
   events,
   flow,
-  Harness,
   MODES,
   PassThrough,
   port,
@@ -19,15 +18,10 @@ import {
   sourceProcessor,
   testProcessor,
   until,
+  useHarness,
 } from './integration.test-helper.ts';
 
-let h: Harness;
-beforeEach(() => {
-  h = new Harness();
-});
-afterEach(async () => {
-  await h.close();
-});
+const h = useHarness();
 
 const Upper = testProcessor(
   'UpperCase',

@@ -1,5 +1,5 @@
 import { type AnyProcessorDefinition, defineService, service } from '@sluice/api';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type FlowDocumentInput, type FlowProblem, FlowValidationError } from './index.ts';
 import {
   componentStatus,
@@ -8,7 +8,6 @@ import {
   Discard,
   depth,
   flow,
-  Harness,
   PassThrough,
   port,
   processor,
@@ -16,15 +15,10 @@ import {
   rejection,
   testProcessor,
   until,
+  useHarness,
 } from './integration.test-helper.ts';
 
-let h: Harness;
-beforeEach(() => {
-  h = new Harness();
-});
-afterEach(async () => {
-  await h.close();
-});
+const h = useHarness();
 
 const stringProperty = (description: string, extra: { required?: boolean; expression?: 'none' | 'flowfile' } = {}) => ({
   kind: 'string' as const,

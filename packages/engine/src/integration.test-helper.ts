@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AnyProcessorDefinition, defineProcessor, type ProcessContext, type ProcessSession } from '@sluice/api';
+import { afterEach } from 'vitest';
 import {
   type ConnectionDefinition,
   Engine,
@@ -56,8 +57,9 @@ export class Harness {
     return engine;
   }
 
-  /** Shuts every engine down (errors are collected and rethrown after cleanup) and removes the temp dirs. */
+  /** Shuts every engine down (errors are collected and rethrown after cleanup), removes the temp dirs, forgets the logs. */
   async close(): Promise<void> {
+    this.logs.length = 0;
     const errors: unknown[] = [];
     for (const engine of this.#engines.splice(0)) {
       try {
@@ -69,6 +71,13 @@ export class Harness {
     for (const dir of this.#dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
     if (errors.length > 0) throw errors[0];
   }
+}
+
+/** One {@link Harness} for the calling file (or describe block), closed after each of its tests. */
+export function useHarness(): Harness {
+  const harness = new Harness();
+  afterEach(() => harness.close());
+  return harness;
 }
 
 /**

@@ -1,15 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connection, Discard, flow, Harness, processor, sourceProcessor } from './integration.test-helper.ts';
+import { describe, expect, it } from 'vitest';
+import { connection, Discard, flow, processor, sourceProcessor, useHarness } from './integration.test-helper.ts';
 
 // A stopped processor with an unparseable schedule or retry backoff is invalid, like one with a
 // bad property: the flow applies, the processor says why it cannot start, and fixing it works.
-let h: Harness;
-beforeEach(() => {
-  h = new Harness();
-});
-afterEach(async () => {
-  await h.close();
-});
+const h = useHarness();
 
 describe('invalid scheduling and retry settings', () => {
   it('apply as an invalid, stopped processor instead of failing half-way', async () => {

@@ -1,27 +1,21 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Engine } from './index.ts';
 import {
   connection,
   depth,
   events,
   flow,
-  Harness,
   port,
   processor,
   queued,
   testProcessor,
   until,
+  useHarness,
 } from './integration.test-helper.ts';
 import type { ProvenanceEventRecord, ProvenanceQuery } from './provenance/index.ts';
 import { SLICED_COMMIT_RECORDS } from './session/process-session.ts';
 
-let h: Harness;
-beforeEach(() => {
-  h = new Harness();
-});
-afterEach(async () => {
-  await h.close();
-});
+const h = useHarness();
 
 const FLOWFILES = 3 * SLICED_COMMIT_RECORDS;
 

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ContentClaim, Engine, ProvenanceEventRecord } from './index.ts';
 import {
   connection,
@@ -6,7 +6,6 @@ import {
   depth,
   events,
   flow,
-  Harness,
   MODES,
   port,
   processor,
@@ -16,6 +15,7 @@ import {
   sourceProcessor,
   testProcessor,
   until,
+  useHarness,
 } from './integration.test-helper.ts';
 
 const Tag = testProcessor(
@@ -50,13 +50,7 @@ const Split = testProcessor(
 );
 
 describe.each(MODES)('provenance through the engine (%s repositories)', (mode: RepositoryMode) => {
-  let h: Harness;
-  beforeEach(() => {
-    h = new Harness();
-  });
-  afterEach(async () => {
-    await h.close();
-  });
+  const h = useHarness();
 
   const chain = (extra: { withC?: boolean } = {}) =>
     flow({

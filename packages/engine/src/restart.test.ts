@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Engine } from './index.ts';
 import {
   connection,
@@ -9,7 +9,6 @@ import {
   depth,
   events,
   flow,
-  Harness,
   port,
   processor,
   queued,
@@ -17,15 +16,10 @@ import {
   sourceProcessor,
   testProcessor,
   until,
+  useHarness,
 } from './integration.test-helper.ts';
 
-let h: Harness;
-beforeEach(() => {
-  h = new Harness();
-});
-afterEach(async () => {
-  await h.close();
-});
+const h = useHarness();
 
 const Counter = testProcessor(
   'CountInState',

@@ -1,5 +1,5 @@
 import { ProcessException } from '@sluice/api';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FlowFileRecord } from './index.ts';
 import {
   bench,
@@ -9,7 +9,6 @@ import {
   depth,
   events,
   flow,
-  Harness,
   MODES,
   port,
   processor,
@@ -18,15 +17,10 @@ import {
   sleep,
   testProcessor,
   until,
+  useHarness,
 } from './integration.test-helper.ts';
 
-let h: Harness;
-beforeEach(() => {
-  h = new Harness();
-});
-afterEach(async () => {
-  await h.close();
-});
+const h = useHarness();
 
 /** A source that records when it runs and makes `perTrigger` FlowFiles (auto-terminated unless connected). */
 function recordingSource(times: number[], options: { perTrigger?: number; yields?: boolean; extra?: object } = {}) {

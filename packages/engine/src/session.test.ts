@@ -1,28 +1,22 @@
 import { type FlowFile, ProcessException } from '@sluice/api';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Engine, FlowFileRecord } from './index.ts';
 import { readContents, writeContents } from './index.ts';
 import {
   bench,
   depth,
   events,
-  Harness,
   MODES,
   processor,
   queued,
   type RepositoryMode,
   testProcessor,
   until,
+  useHarness,
 } from './integration.test-helper.ts';
 
 describe.each(MODES)('process session through the engine (%s repositories)', (mode: RepositoryMode) => {
-  let h: Harness;
-  beforeEach(() => {
-    h = new Harness();
-  });
-  afterEach(async () => {
-    await h.close();
-  });
+  const h = useHarness();
 
   /** An engine with one processor `p` between port `src` (connection `in`) and ports `out-<r>` (connections `to-<r>`). */
   async function withProcessor(

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Bulletin } from './index.ts';
 import {
   componentStatus,
@@ -6,22 +6,16 @@ import {
   connectionStatus,
   depth,
   flow,
-  Harness,
   MODES,
   port,
   processor,
   type RepositoryMode,
   testProcessor,
   until,
+  useHarness,
 } from './integration.test-helper.ts';
 
-let h: Harness;
-beforeEach(() => {
-  h = new Harness();
-});
-afterEach(async () => {
-  await h.close();
-});
+const h = useHarness();
 
 /** Reads each FlowFile, appends "!" and counts what it saw. */
 const Exclaim = testProcessor(
